@@ -1,0 +1,38 @@
+# The README quotes these targets. Python 3.11; everything installs into ./.venv.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/brickinvoice
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install run test test-browser lint lock ci
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml requirements/constraints.txt
+	$(BIN)/pip install --quiet -c requirements/constraints.txt -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+## Run the whole product on the embedded default: SQLite, no Redis, sandbox stores and Fatture.
+run: install
+	SANDBOX=$${SANDBOX:-true} $(BIN)/python manage.py rundemo
+
+## The test suite, on PostgreSQL (and Redis for the worker tests).
+test: install
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest $(ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+## Regenerate the locked transitive set after changing pyproject.toml.
+lock: $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip freeze --exclude-editable | sed '1i # Locked transitive set for a reproducible install: pip install -c requirements/constraints.txt -e ".[test]"' > requirements/constraints.txt
+
+ci:
+	bash .ci/run

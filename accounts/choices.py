@@ -1,0 +1,43 @@
+"""Vocabularies shared by seller settings and the layers above (marketplaces, invoicing)."""
+
+from django.db import models
+
+
+class OrderStatus(models.TextChoices):
+    """Marketplace order statuses, normalised across BrickLink and BrickOwl."""
+
+    PENDING = "pending", "Pending (not yet acknowledged)"
+    AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
+    PAID = "paid", "Paid"
+    SHIPPED = "shipped", "Shipped"
+    COMPLETED = "completed", "Completed / received"
+    ON_HOLD = "on_hold", "On hold / dispute"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# Cancelled orders are never invoiceable, whatever the seller picks.
+INVOICEABLE_STATUS_CHOICES = [c for c in OrderStatus.choices if c[0] != OrderStatus.CANCELLED]
+DEFAULT_INVOICEABLE_STATUSES = [OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED]
+
+
+class MarginRule(models.TextChoices):
+    OFF = "off", "Off: every lot is standard VAT goods"
+    USED = "used", "Used lots under the margin scheme"
+    ALL = "all", "All lots under the margin scheme"
+
+
+class InvoiceDatePolicy(models.TextChoices):
+    ORDER_DATE = "order_date", "Order date"
+    PAYMENT_DATE = "payment_date", "Payment date"
+
+
+class SyncSchedule(models.TextChoices):
+    OFF = "off", "Off (only when I press Sync now)"
+    EVERY_15_MIN = "15min", "Every 15 minutes"
+    HOURLY = "hourly", "Every hour"
+    DAILY = "daily", "Once a day"
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    MEMBER = "member", "Member"

@@ -1,0 +1,107 @@
+"""Users, tenants (the seller's business), memberships and seller settings."""
+
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.utils import timezone
+from django_countries.fields import CountryField
+
+from .choices import (
+    DEFAULT_INVOICEABLE_STATUSES,
+    InvoiceDatePolicy,
+    MarginRule,
+    Role,
+    SyncSchedule,
+)
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create(self, email, password, **extra):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who logs in with an e-mail address. No username."""
+
+    email = models.EmailField("e-mail address", unique=True)
+    full_name = models.CharField(max_length=150, blank=True)
+    is_staff = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    def __str__(self):
+        return self.email
+
+
+class Tenant(models.Model):
+    """A seller's business: everything the seller owns hangs off one of these."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="uniq_membership")]
+
+    def __str__(self):
+        return f"{self.user} in {self.tenant} ({self.role})"
+
+
+def _default_statuses():
+    return [str(s) for s in DEFAULT_INVOICEABLE_STATUSES]
+
+
+class SellerSettings(models.Model):
+    """How the seller wants orders turned into invoices."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="settings")
+    business_name = models.CharField(max_length=200)
+    country = CountryField(default="IT")
+    vat_registered = models.BooleanField("VAT-registered", default=True)
+    margin_rule = models.CharField(max_length=10, choices=MarginRule.choices, default=MarginRule.OFF)
+    invoiceable_statuses = models.JSONField(default=_default_statuses)
+    cutoff_date = models.DateField(null=True, blank=True, help_text="Orders placed before this date are ignored.")
+    invoice_date_policy = models.CharField(
+        max_length=20, choices=InvoiceDatePolicy.choices, default=InvoiceDatePolicy.PAYMENT_DATE
+    )
+    sync_schedule = models.CharField(max_length=10, choices=SyncSchedule.choices, default=SyncSchedule.HOURLY)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "seller settings"
+
+    def __str__(self):
+        return f"Settings of {self.tenant}"

@@ -1,0 +1,164 @@
+"""The error vocabulary a seller can meet (design §6), and the typed error every client raises.
+
+Each code has a message in plain words and a hint that says what to do. Clients raise
+``ServiceError`` subclasses carrying a code; services store ``code`` / ``message`` / ``hint``
+on the object that failed, and templates show them. No secret ever goes into ``detail``.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ErrorText:
+    message: str
+    hint: str
+
+
+CATALOGUE: dict[str, ErrorText] = {
+    # Fatture in Cloud
+    "email_not_registered": ErrorText(
+        "Email Not Registered: this Fatture in Cloud account's e-mail is not pre-registered.",
+        "Ask for pre-registration on the Accounting page (or write to support) using the e-mail of your "
+        "Fatture in Cloud login, wait for approval, then connect again.",
+    ),
+    "fatture_connect_failed": ErrorText(
+        "Failed to Connect to Fatture in Cloud.",
+        "Try again. If it keeps failing, check that you approved access on the Fatture in Cloud page and "
+        "that your Fatture in Cloud plan includes API access.",
+    ),
+    "fatture_auth_failed": ErrorText(
+        "Token Expired / Authentication Failed: Fatture in Cloud no longer accepts our access.",
+        "Reconnect Fatture in Cloud on the Accounting page. Invoicing is paused until you do.",
+    ),
+    "products_not_loading": ErrorText(
+        "Products Not Loading: the product list could not be read from Fatture in Cloud.",
+        "Check that the selected company has products (Fatture in Cloud → Products and services) and "
+        "that the connected user may see them, then press Refresh products.",
+    ),
+    "company_not_found": ErrorText(
+        "Company Not Found: the selected company is no longer available to this Fatture in Cloud user.",
+        "Pick the company again on the Accounting page, or reconnect with a user that can access it.",
+    ),
+    "no_company_selected": ErrorText(
+        "No company selected.",
+        "Choose the Fatture in Cloud company to invoice from on the Accounting page.",
+    ),
+    "product_not_found": ErrorText(
+        "Product {product_id} not found in Fatture in Cloud.",
+        "The product mapped to the '{slot}' slot was deleted or moved. Map that slot to an existing "
+        "product on the Product mapping page.",
+    ),
+    "vat_rate_mismatch": ErrorText(
+        "VAT rate mismatch: product '{product}' has VAT {actual}, the '{slot}' slot expects {expected}.",
+        "Pick a product with the expected VAT rate for this slot, or change the product's VAT in "
+        "Fatture in Cloud and press Refresh products.",
+    ),
+    "slot_not_mapped": ErrorText(
+        "No product is mapped to the '{slot}' slot.",
+        "Map a Fatture in Cloud product to every slot this order needs on the Product mapping page.",
+    ),
+    "invoice_creation_failed": ErrorText(
+        "Invoice Creation Failed: Fatture in Cloud refused the invoice.",
+        "Read the reason below, correct the mapping, customer or settings it names, then press Retry.",
+    ),
+    "fatture_quota": ErrorText(
+        "Fatture in Cloud's request quota is used up for now.",
+        "Nothing to do: invoicing resumes by itself when Fatture in Cloud allows it again.",
+    ),
+    "fatture_permission": ErrorText(
+        "Fatture in Cloud refused the request: the connected user or plan lacks a permission.",
+        "Check that the connected user may issue invoices and manage clients in this company, and that "
+        "the plan includes API access, then retry.",
+    ),
+    "fatture_unavailable": ErrorText(
+        "Fatture in Cloud did not answer in time.",
+        "Nothing to do: the request is retried automatically. Before any retry we check that no "
+        "invoice was already created.",
+    ),
+    # Marketplaces
+    "marketplace_bad_credentials": ErrorText(
+        "The store credentials were refused (bad key or invalid signature).",
+        "Copy the keys again from the marketplace's API settings page, exactly, with no spaces.",
+    ),
+    "bricklink_ip_mismatch": ErrorText(
+        "BrickLink refused the token: it is bound to a different IP address (TOKEN_IP_MISMATCHED).",
+        "BrickLink ties each access token to one IP. On BrickLink → My API Access, register a token for "
+        "the IP address of our servers shown on this page (or use 0.0.0.0 to allow any IP), then paste "
+        "the new token value and secret here.",
+    ),
+    "marketplace_quota": ErrorText(
+        "The marketplace's daily API quota is used up.",
+        "Nothing to do: the import stops and resumes automatically when the quota resets.",
+    ),
+    "marketplace_unreachable": ErrorText(
+        "The marketplace could not be reached.",
+        "Nothing to do if it is temporary: the import retries. If it persists, check the marketplace's status page.",
+    ),
+    "marketplace_error": ErrorText(
+        "The marketplace answered with an error.",
+        "Try again later. If it persists, contact support with the time of the error.",
+    ),
+    "order_data_invalid": ErrorText(
+        "This order's data from the marketplace is incomplete or malformed.",
+        "Check the order on the marketplace; it is re-read at the next sync. The problem is named below.",
+    ),
+    "internal_error": ErrorText(
+        "Something went wrong on our side.",
+        "Press Retry. If it happens again, contact support; nothing was lost.",
+    ),
+}
+
+
+def describe(code: str, **params) -> ErrorText:
+    """The message and hint for a code, with its parameters filled in."""
+    text = CATALOGUE.get(code, CATALOGUE["internal_error"])
+    try:
+        return ErrorText(text.message.format(**params), text.hint.format(**params))
+    except (KeyError, IndexError):
+        return text
+
+
+class ServiceError(Exception):
+    """A typed failure from a third party or a business rule.
+
+    ``transient``: retrying later may succeed (timeouts, 5xx, quota); otherwise the seller must act.
+    ``retry_after``: seconds the provider asked us to wait, when it said so.
+    ``detail``: provider's own words (validation messages), never a secret.
+    """
+
+    code = "internal_error"
+    transient = False
+
+    def __init__(
+        self,
+        detail: str = "",
+        *,
+        code: str | None = None,
+        transient: bool | None = None,
+        retry_after: float | None = None,
+        status: int | None = None,
+        **params,
+    ):
+        super().__init__(detail or code or self.code)
+        if code:
+            self.code = code
+        if transient is not None:
+            self.transient = transient
+        self.detail = detail
+        self.retry_after = retry_after
+        self.status = status
+        self.params = params
+
+    @property
+    def text(self) -> ErrorText:
+        return describe(self.code, **self.params)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.detail}" if self.detail else self.code
+
+
+class TransientError(ServiceError):
+    """Timeouts, connection failures, 5xx: retry with backoff."""
+
+    code = "internal_error"
+    transient = True
