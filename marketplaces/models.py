@@ -1,12 +1,19 @@
-"""Store connections (credentials encrypted at rest) and, later, normalised orders."""
+"""Store connections (credentials encrypted at rest) and the normalised orders pulled from them.
+
+``Order`` / ``OrderItem`` are the one shape the rest of the product reads; the BrickLink and
+BrickOwl specifics stay in ``marketplaces/bricklink/`` and ``marketplaces/brickowl/``.
+"""
 
 import json
 import uuid
 
 from django.db import models
 
+from accounts.choices import OrderStatus
 from accounts.models import Tenant
 from brickinvoice.fields import EncryptedTextField
+
+MONEY = {"max_digits": 14, "decimal_places": 4, "default": 0}
 
 
 class Marketplace(models.TextChoices):
@@ -15,7 +22,12 @@ class Marketplace(models.TextChoices):
 
 
 class StoreConnection(models.Model):
-    """One seller's store on one marketplace. Credentials are a JSON object, encrypted."""
+    """One seller's store on one marketplace. Credentials are a JSON object, encrypted.
+
+    Disconnecting blanks the credentials and keeps the row: imported orders point at it, and a
+    reconnect of the same marketplace account (same ``account_ref``) reuses it, so orders are
+    never imported twice under two store rows.
+    """
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Connected"
@@ -28,12 +40,39 @@ class StoreConnection(models.Model):
     name = models.CharField(max_length=200, blank=True)
     credentials = EncryptedTextField(blank=True, default="")
     credentials_hint = models.CharField(max_length=40, blank=True)
+    # A non-secret fingerprint of the marketplace account (hash of the BrickLink consumer key,
+    # BrickOwl store id), to recognise a reconnect of the same account.
+    account_ref = models.CharField(max_length=64, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+
+    # The last failure, shown on the stores page with its hint (brickinvoice.errors).
+    last_error_code = models.CharField(max_length=50, blank=True)
+    last_error_message = models.TextField(blank=True)
+    last_error_detail = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    # Import progress: marketplace-specific cursor, the last run's summary, API-call budget.
+    import_cursor = models.JSONField(default=dict, blank=True)
+    last_import_result = models.JSONField(default=dict, blank=True)
+    last_import_at = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True, help_text="End of the last complete import.")
+    import_lock_until = models.DateTimeField(null=True, blank=True)
+    api_calls_day = models.DateField(null=True, blank=True, help_text="UTC day that api_calls_today counts.")
+    api_calls_today = models.PositiveIntegerField(default=0)
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         indexes = [models.Index(fields=["tenant", "marketplace"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "marketplace", "account_ref"],
+                condition=~models.Q(account_ref=""),
+                name="uniq_store_account_per_tenant",
+            )
+        ]
 
     def __str__(self):
         return f"{self.get_marketplace_display()} store of {self.tenant}"
@@ -44,3 +83,113 @@ class StoreConnection(models.Model):
     def set_credentials(self, values: dict, hint: str = "") -> None:
         self.credentials = json.dumps(values)
         self.credentials_hint = hint
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.get_marketplace_display()
+
+
+class Order(models.Model):
+    """One marketplace order, normalised. Amounts are in ``currency`` (the store currency).
+
+    How the money components relate, for a consistent order::
+
+        items_subtotal + shipping + insurance + etc1 + etc2 + additional_charges
+            - credit - coupon                              == amount_paid_to_seller
+        amount_paid_to_seller + marketplace_tax            == grand_total
+
+    ``credit`` and ``coupon`` are positive amounts that reduce the total. ``marketplace_tax`` is
+    tax the marketplace collected and keeps (BrickLink US sales tax, BrickLink-collected import
+    VAT): the buyer paid it, but it is never the seller's revenue, so it is outside the invoice
+    total ``amount_paid_to_seller``. The marketplaces round at 4 (BrickLink) or 2 (BrickOwl)
+    places and are known to drift by a cent, so a difference up to 0.01 is accepted; anything
+    larger is stored anyway with a readable entry in ``data_errors``.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="orders")
+    # RESTRICT, not PROTECT: a store with orders cannot be deleted on its own (disconnect keeps
+    # it), but deleting the whole tenant still cascades through both.
+    store = models.ForeignKey(StoreConnection, on_delete=models.RESTRICT, related_name="orders")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    marketplace = models.CharField(max_length=20, choices=Marketplace.choices)
+    marketplace_order_id = models.CharField(max_length=40)
+
+    buyer_username = models.CharField(max_length=200, blank=True)
+    buyer_name = models.CharField(max_length=200, blank=True)
+    buyer_email = models.CharField(max_length=254, blank=True)
+    ship_name = models.CharField(max_length=200, blank=True)
+    ship_address1 = models.CharField(max_length=255, blank=True)
+    ship_address2 = models.CharField(max_length=255, blank=True)
+    ship_postal_code = models.CharField(max_length=40, blank=True)
+    ship_city = models.CharField(max_length=120, blank=True)
+    ship_state = models.CharField(max_length=120, blank=True)
+    ship_country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2; empty when unknown.")
+
+    ordered_at = models.DateTimeField()
+    paid_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    raw_status = models.CharField(max_length=60, blank=True)
+    status = models.CharField(max_length=20, choices=OrderStatus.choices)
+    currency = models.CharField(max_length=3, blank=True)
+
+    items_subtotal = models.DecimalField(**MONEY)
+    shipping = models.DecimalField(**MONEY)
+    insurance = models.DecimalField(**MONEY)
+    etc1 = models.DecimalField(**MONEY)
+    etc2 = models.DecimalField(**MONEY)
+    additional_charges = models.DecimalField(**MONEY)
+    credit = models.DecimalField(**MONEY)
+    coupon = models.DecimalField(**MONEY)
+    marketplace_tax = models.DecimalField(**MONEY)
+    grand_total = models.DecimalField(**MONEY)
+    amount_paid_to_seller = models.DecimalField(**MONEY)
+
+    raw = models.JSONField(default=dict, blank=True)
+    payload_hash = models.CharField(max_length=64, blank=True)
+    # Fingerprint of the listing row (status, change date, totals): equal means "not changed,
+    # do not fetch the detail again".
+    list_marker = models.CharField(max_length=64, blank=True)
+    data_errors = models.JSONField(default=list, blank=True)
+    imported_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "marketplace_order_id"], name="uniq_order_per_store"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "-ordered_at"], name="order_tenant_date_idx"),
+            models.Index(fields=["tenant", "status", "-ordered_at"], name="order_tenant_status_idx"),
+            models.Index(fields=["store", "-ordered_at"], name="order_store_date_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_marketplace_display()} order {self.marketplace_order_id}"
+
+
+class OrderItem(models.Model):
+    """One lot of an order. ``unit_price`` is the price actually charged (after tiers)."""
+
+    class Condition(models.TextChoices):
+        NEW = "new", "New"
+        USED = "used", "Used"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="order_items")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField(default=0)
+    batch = models.PositiveIntegerField(default=0, help_text="BrickLink batch number (items added later).")
+    lot_id = models.CharField(max_length=40, blank=True)
+    item_no = models.CharField(max_length=80, blank=True)
+    item_type = models.CharField(max_length=40, blank=True)
+    name = models.CharField(max_length=500, blank=True)
+    color = models.CharField(max_length=80, blank=True)
+    condition = models.CharField(max_length=4, choices=Condition.choices, default=Condition.NEW)
+    quantity = models.IntegerField(default=0)
+    unit_price = models.DecimalField(**MONEY)
+    line_total = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["order", "position"]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.name or self.item_no}"

@@ -1,0 +1,173 @@
+"""BrickLink Store API v1 client: OAuth 1.0a-signed GETs, envelope unwrapping, typed errors.
+
+Reference: ``shared/reference/bricklink/README.md``. The quirks handled here:
+
+- every call is signed with HMAC-SHA1 (consumer key/secret + token value/secret), signature in
+  the ``Authorization`` header; requests-oauthlib signs the query parameters actually sent (§2);
+- ``meta.code`` is checked even on HTTP 200: auth failures arrive as 200 + ``meta.code`` 401 (§3);
+- ``TOKEN_IP_MISMATCHED`` means the token is bound to another IP, which the seller must fix (§2);
+- ``GET /orders`` hides filed orders unless ``filed=true``, so both listings are read (§4.1);
+- ``GET /orders/{id}/items`` is a list of batches (§4.2).
+
+Every HTTP request counts against the seller's ~5,000 calls/day; ``calls`` says how many we made.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from django.conf import settings
+from requests_oauthlib import OAuth1
+
+from brickinvoice.http import build_session
+
+from ..errors import BadCredentials, IpMismatch, MarketplaceError, NotFound, QuotaExceeded, Unreachable
+from ..retry import with_retries
+
+
+@dataclass(frozen=True)
+class BrickLinkCredentials:
+    consumer_key: str
+    consumer_secret: str
+    token_value: str
+    token_secret: str
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "BrickLinkCredentials":
+        return cls(**{name: str(values.get(name, "")).strip() for name in cls.__dataclass_fields__})
+
+    def as_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    def __repr__(self) -> str:  # never print the secrets, even in a traceback
+        return "BrickLinkCredentials(********)"
+
+
+_IP_RE = re.compile(r"IP:\s*([0-9a-fA-F.:]+)")
+
+
+class BrickLinkClient:
+    """One seller's BrickLink API. Methods return the envelope's ``data``; failures raise."""
+
+    def __init__(self, credentials: BrickLinkCredentials):
+        self.session = build_session("bricklink")
+        self.session.auth = OAuth1(
+            credentials.consumer_key,
+            client_secret=credentials.consumer_secret,
+            resource_owner_key=credentials.token_value,
+            resource_owner_secret=credentials.token_secret,
+            signature_method="HMAC-SHA1",
+            signature_type="AUTH_HEADER",
+        )
+        self.base_url = settings.BRICKLINK_API_URL
+
+    @property
+    def calls(self) -> int:
+        """HTTP requests made so far, retries included (each one counts against the quota)."""
+        return self.session.calls
+
+    # -- endpoints ---------------------------------------------------------------------------
+
+    def check_credentials(self) -> None:
+        """One cheap, read-only call that fails the way any call would with bad keys or IP."""
+        self._get("/settings/shipping_methods")
+
+    def list_orders(self, *, filed: bool, status: str | None = None) -> list[dict]:
+        """Orders received (``direction=in``); ``status`` is BrickLink's include/exclude list."""
+        params = {"direction": "in", "filed": "true" if filed else "false"}
+        if status:
+            params["status"] = status
+        return self._get("/orders", params) or []
+
+    def list_all_orders(self, *, status: str | None = None) -> list[dict]:
+        """Unfiled and filed orders together (2 calls): filed ones are invisible by default."""
+        merged: dict[str, dict] = {}
+        for filed in (False, True):
+            for row in self.list_orders(filed=filed, status=status):
+                merged.setdefault(str(row.get("order_id")), row)
+        return list(merged.values())
+
+    def get_order(self, order_id: str) -> dict:
+        return self._get(f"/orders/{order_id}") or {}
+
+    def get_order_items(self, order_id: str) -> list[list[dict]]:
+        """The item batches (a list of lists): a buyer adding items creates a new batch."""
+        data = self._get(f"/orders/{order_id}/items") or []
+        # Defensive: a flat list (one batch without the outer list) has been seen in fakes.
+        if data and isinstance(data[0], dict):
+            return [data]
+        return data
+
+    # -- transport ---------------------------------------------------------------------------
+
+    def _get(self, path: str, params: dict | None = None) -> Any:
+        return with_retries(lambda: self._get_once(path, params))
+
+    def _get_once(self, path: str, params: dict | None) -> Any:
+        try:
+            response = self.session.get(f"{self.base_url}{path}", params=params)
+        except requests.Timeout as exc:
+            raise Unreachable("BrickLink did not answer in time.") from exc
+        except requests.RequestException as exc:
+            # Only the exception type: its text can carry the URL.
+            raise Unreachable(f"Could not reach BrickLink ({type(exc).__name__}).") from exc
+        return unwrap(response)
+
+
+def unwrap(response: requests.Response) -> Any:
+    """The envelope's ``data``, or the typed error for the HTTP status and ``meta.code``."""
+    if response.status_code == 429:
+        raise QuotaExceeded("BrickLink answered 429 Too Many Requests.", retry_after=_retry_after(response))
+    try:
+        body = response.json()
+    except ValueError:
+        # nginx 503 pages when too many requests are in flight, proxies, maintenance pages.
+        raise Unreachable(f"BrickLink sent a non-JSON answer (HTTP {response.status_code}).") from None
+    meta = body.get("meta") if isinstance(body, dict) else None
+    if not isinstance(meta, dict):
+        if response.ok:
+            raise MarketplaceError("BrickLink's answer had no 'meta' envelope.")
+        meta = {}
+    try:
+        code = int(meta.get("code", response.status_code))
+    except (TypeError, ValueError):
+        code = response.status_code
+    if response.ok and 200 <= code < 300:
+        return body.get("data")
+    if 200 <= code < 300:  # HTTP error with an OK envelope: trust the HTTP status
+        code = response.status_code
+    raise _error_for(code, str(meta.get("message") or ""), str(meta.get("description") or ""), response)
+
+
+def _error_for(code: int, message: str, description: str, response) -> MarketplaceError:
+    # The description can contain the consumer key ("consumer: <KEY>"), so it never goes into
+    # ``detail`` as is: only the leading reason word and, for IP errors, the IP BrickLink saw.
+    reason = (description.split(":", 1)[0] or message).strip()[:80]
+    if "TOKEN_IP_MISMATCHED" in description or "TOKEN_IP_MISMATCHED" in message:
+        seen = _IP_RE.search(description)
+        where = f" BrickLink saw the request coming from IP {seen.group(1)}." if seen else ""
+        return IpMismatch(f"TOKEN_IP_MISMATCHED.{where}", status=code)
+    if code == 401:
+        return BadCredentials(f"BrickLink: {reason or 'BAD_OAUTH_REQUEST'}.", status=code)
+    if code == 403:
+        return MarketplaceError(
+            f"BrickLink: {reason or 'PERMISSION_DENIED'}. The keys work but may not read orders "
+            "(is this a seller account?).",
+            status=code,
+        )
+    if code == 404:
+        return NotFound(f"BrickLink: {reason or 'RESOURCE_NOT_FOUND'}.", status=code)
+    if code == 429:
+        retry_after = _retry_after(response)
+        return QuotaExceeded(f"BrickLink: {reason or 'quota exceeded'}.", status=code, retry_after=retry_after)
+    if code >= 500:
+        return Unreachable(f"BrickLink: {reason or 'server error'} (code {code}).", status=code)
+    return MarketplaceError(f"BrickLink: {reason or 'error'} (code {code}).", status=code)
+
+
+def _retry_after(response) -> float | None:
+    try:
+        return float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None

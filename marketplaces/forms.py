@@ -1,0 +1,46 @@
+"""Forms of the stores and orders pages. They only validate input: the live credential
+check happens in the service, called by the view (never a third-party call in ``clean()``)."""
+
+from django import forms
+
+from accounts.choices import OrderStatus
+
+from .models import StoreConnection
+
+
+def _secret(label: str, help_text: str = "") -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        max_length=200,
+        strip=True,
+        help_text=help_text,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+
+
+class BrickLinkConnectForm(forms.Form):
+    consumer_key = forms.CharField(
+        label="Consumer key", max_length=200, strip=True, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+    consumer_secret = _secret("Consumer secret")
+    token_value = _secret("Token value", "The access token registered for our servers' IP address.")
+    token_secret = _secret("Token secret")
+
+
+class BrickOwlConnectForm(forms.Form):
+    api_key = _secret("API key", "BrickOwl → My account → API keys. The key needs the order permissions.")
+
+
+class OrderFilterForm(forms.Form):
+    store = forms.ModelChoiceField(
+        queryset=StoreConnection.objects.none(), required=False, to_field_name="public_id", empty_label="All stores"
+    )
+    status = forms.ChoiceField(choices=[("", "Any status"), *OrderStatus.choices], required=False)
+    q = forms.CharField(label="Search", required=False, max_length=100, strip=True)
+
+    def __init__(self, *args, stores=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = stores if stores is not None else StoreConnection.objects.none()
+        # Not str(store): that reads the tenant, one query per store.
+        self.fields["store"].label_from_instance = lambda s: f"{s.display_name} ({s.get_marketplace_display()})"
+        self.fields["q"].widget.attrs["placeholder"] = "Buyer or order id"

@@ -1,0 +1,130 @@
+"""Stores and orders pages under /home/. Thin: access helpers, a form, one service call."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.access import get_for_tenant_or_404, owner_required, tenant_queryset, tenant_required
+from accounts.choices import Role
+from brickinvoice.errors import ServiceError, describe
+
+from . import selectors, services
+from .forms import BrickLinkConnectForm, BrickOwlConnectForm, OrderFilterForm
+from .models import Order, StoreConnection
+from .tasks import import_store
+
+ORDERS_PER_PAGE = 50
+
+
+def _error(exc: ServiceError) -> dict:
+    text = exc.text
+    return {"code": exc.code, "message": text.message, "detail": exc.detail, "hint": text.hint}
+
+
+def _queue_import(store: StoreConnection) -> None:
+    transaction.on_commit(lambda: import_store.delay(store.id))
+
+
+@tenant_required
+def store_list(request):
+    stores = []
+    for store in selectors.store_list(tenant=request.tenant):
+        err = None
+        if store.last_error_code:
+            hint = describe(store.last_error_code).hint
+            err = {"message": store.last_error_message, "detail": store.last_error_detail, "hint": hint}
+        stores.append({"store": store, "err": err, "result": store.last_import_result or {}})
+    return render(
+        request,
+        "marketplaces/stores.html",
+        {
+            "stores": stores,
+            "is_owner": request.membership.role == Role.OWNER,
+            "egress_ip": getattr(settings, "BRICKLINK_EGRESS_IP", ""),
+        },
+    )
+
+
+@owner_required
+def connect_bricklink(request):
+    form = BrickLinkConnectForm(request.POST or None)
+    err = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            store = services.store_connect_bricklink(tenant=request.tenant, **form.cleaned_data)
+        except ServiceError as exc:
+            err = _error(exc)
+        else:
+            _queue_import(store)
+            messages.success(request, "BrickLink store connected. The first import has started.")
+            return redirect("marketplaces:stores")
+    return render(
+        request,
+        "marketplaces/connect_bricklink.html",
+        {"form": form, "err": err, "egress_ip": getattr(settings, "BRICKLINK_EGRESS_IP", "")},
+        status=400 if err else 200,
+    )
+
+
+@owner_required
+def connect_brickowl(request):
+    form = BrickOwlConnectForm(request.POST or None)
+    err = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            store = services.store_connect_brickowl(tenant=request.tenant, **form.cleaned_data)
+        except ServiceError as exc:
+            err = _error(exc)
+        else:
+            _queue_import(store)
+            messages.success(request, "BrickOwl store connected. The first import has started.")
+            return redirect("marketplaces:stores")
+    return render(request, "marketplaces/connect_brickowl.html", {"form": form, "err": err}, status=400 if err else 200)
+
+
+@owner_required
+def store_disconnect(request, public_id):
+    store = get_for_tenant_or_404(request, StoreConnection, public_id=public_id)
+    if request.method == "POST":
+        services.store_disconnect(store=store)
+        messages.success(request, f"{store.display_name} disconnected. Its imported orders are kept.")
+        return redirect("marketplaces:stores")
+    return render(request, "marketplaces/disconnect.html", {"store": store, "order_count": store.orders.count()})
+
+
+@tenant_required
+@require_POST
+def store_import(request, public_id):
+    store = get_for_tenant_or_404(request, StoreConnection, public_id=public_id)
+    if store.status == StoreConnection.Status.DISCONNECTED:
+        messages.error(request, "This store is disconnected: connect it again to import its orders.")
+    else:
+        _queue_import(store)
+        messages.success(request, f"Import of {store.display_name} started. Refresh this page in a minute.")
+    return redirect("marketplaces:stores")
+
+
+@tenant_required
+def order_list(request):
+    stores = tenant_queryset(request, StoreConnection).order_by("created_at")
+    form = OrderFilterForm(request.GET or None, stores=stores)
+    filters = form.cleaned_data if form.is_valid() else {}
+    orders = selectors.order_list(
+        tenant=request.tenant,
+        store=filters.get("store"),
+        status=filters.get("status", ""),
+        query=filters.get("q", ""),
+    )
+    page = Paginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "marketplaces/orders.html", {"form": form, "page": page, "query": query.urlencode()})
+
+
+@tenant_required
+def order_detail(request, public_id):
+    order = get_for_tenant_or_404(request, Order.objects.select_related("store"), public_id=public_id)
+    return render(request, "marketplaces/order_detail.html", {"order": order, "items": order.items.all()})
