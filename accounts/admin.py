@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils import timezone
 
-from .models import Membership, SellerSettings, Tenant, User
+from .models import Membership, PreRegistration, SellerSettings, Tenant, User
+from .services import preregistration_decide
 
 
 @admin.register(User)
@@ -50,3 +52,31 @@ class SellerSettingsAdmin(admin.ModelAdmin):
     list_display = ["tenant", "business_name", "country", "margin_rule", "sync_schedule"]
     list_filter = ["country", "margin_rule", "sync_schedule", "vat_registered"]
     search_fields = ["business_name", "tenant__name"]
+
+
+@admin.register(PreRegistration)
+class PreRegistrationAdmin(admin.ModelAdmin):
+    """The Fatture in Cloud e-mail allow-list: filter on status "Requested" to see pending requests."""
+
+    list_display = ["email", "status", "tenant", "requested_by", "created_at", "decided_by", "decided_at"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["email", "requested_by__email", "tenant__name", "message", "note"]
+    readonly_fields = ["requested_by", "tenant", "message", "decided_by", "decided_at", "created_at"]
+    fields = ["email", "status", "note", "message", "tenant", "requested_by", "decided_by", "decided_at", "created_at"]
+    actions = ["approve", "reject"]
+
+    def save_model(self, request, obj, form, change):
+        # Editing the status by hand records who decided, like the bulk actions do.
+        if "status" in form.changed_data and obj.status != PreRegistration.Status.REQUESTED:
+            obj.decided_by, obj.decided_at = request.user, timezone.now()
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Approve selected e-mails")
+    def approve(self, request, queryset):
+        changed = preregistration_decide(queryset=queryset, status=PreRegistration.Status.APPROVED, by=request.user)
+        self.message_user(request, f"{changed} e-mail(s) approved.")
+
+    @admin.action(description="Reject selected e-mails")
+    def reject(self, request, queryset):
+        changed = preregistration_decide(queryset=queryset, status=PreRegistration.Status.REJECTED, by=request.user)
+        self.message_user(request, f"{changed} e-mail(s) rejected.")

@@ -4,6 +4,7 @@ import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django_countries.fields import CountryField
 
@@ -105,3 +106,44 @@ class SellerSettings(models.Model):
 
     def __str__(self):
         return f"Settings of {self.tenant}"
+
+
+class PreRegistration(models.Model):
+    """An e-mail allowed (or asking) to connect a Fatture in Cloud account (design §4 step 2).
+
+    Approval belongs to the e-mail, not to a connection: once approved, disconnecting and
+    reconnecting needs no new approval. E-mails are stored lower-case and unique regardless of case.
+    """
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    email = models.EmailField("Fatture in Cloud login e-mail")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED, db_index=True)
+    requested_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="preregistration_requests"
+    )
+    tenant = models.ForeignKey(
+        Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="preregistrations"
+    )
+    message = models.TextField(blank=True, help_text="What the seller wrote with the request.")
+    note = models.TextField(blank=True, help_text="Internal note by the platform admins.")
+    decided_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="preregistration_decisions"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(Lower("email"), name="uniq_preregistration_email_ci")]
+
+    def __str__(self):
+        return f"{self.email} ({self.get_status_display()})"
+
+    def save(self, *args, **kwargs):
+        # Normalised here as well as in the services, so admin-typed e-mails compare the same way.
+        self.email = (self.email or "").strip().lower()
+        super().save(*args, **kwargs)

@@ -1,9 +1,12 @@
-"""Account services: creating a seller's tenant, updating seller settings."""
+"""Account services: creating a seller's tenant, updating seller settings, e-mail pre-registration."""
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from .choices import Role
-from .models import Membership, SellerSettings, Tenant, User
+from .models import Membership, PreRegistration, SellerSettings, Tenant, User
+from .signals import seller_settings_changed
 
 
 @transaction.atomic
@@ -12,7 +15,8 @@ def tenant_create_for_user(*, user: User, business_name: str, country: str = "IT
     name = business_name.strip() or user.email.split("@")[0]
     tenant = Tenant.objects.create(name=name)
     Membership.objects.create(tenant=tenant, user=user, role=Role.OWNER)
-    SellerSettings.objects.create(tenant=tenant, business_name=name, country=country)
+    seller_settings = SellerSettings.objects.create(tenant=tenant, business_name=name, country=country)
+    seller_settings_changed.send(sender=SellerSettings, settings=seller_settings)
     return tenant
 
 
@@ -20,3 +24,49 @@ def settings_for(tenant: Tenant) -> SellerSettings:
     """The tenant's settings, created with defaults if an admin-made tenant lacks them."""
     seller_settings, _ = SellerSettings.objects.get_or_create(tenant=tenant, defaults={"business_name": tenant.name})
     return seller_settings
+
+
+# --- Fatture in Cloud e-mail pre-registration (design §4 step 2) -------------------------------
+
+
+def _normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def preregistration_is_approved(email: str) -> bool:
+    """True when this e-mail (any letter case) is approved to connect a Fatture in Cloud account."""
+    normalised = _normalise_email(email)
+    if not normalised:
+        return False
+    return PreRegistration.objects.filter(email=normalised, status=PreRegistration.Status.APPROVED).exists()
+
+
+def preregistration_request(
+    *, email: str, user: User | None, tenant: Tenant | None, message: str = ""
+) -> PreRegistration:
+    """Ask for pre-registration of ``email``. An existing entry (any status) is returned unchanged,
+    so a seller cannot reopen a rejected request or reset an approval by asking again."""
+    normalised = _normalise_email(email)
+    existing = PreRegistration.objects.filter(email=normalised).first()
+    if existing:
+        return existing
+    try:
+        with transaction.atomic():
+            return PreRegistration.objects.create(
+                email=normalised, requested_by=user, tenant=tenant, message=message.strip()[:2000]
+            )
+    except IntegrityError:  # the same e-mail asked twice at the same moment
+        return PreRegistration.objects.get(email=normalised)
+
+
+def preregistrations_for(*, tenant: Tenant, emails: list[str]) -> list[PreRegistration]:
+    """The requests a seller should see: those made for the tenant and those for its e-mails."""
+    normalised = [_normalise_email(e) for e in emails if e]
+    return list(PreRegistration.objects.filter(Q(tenant=tenant) | Q(email__in=normalised)).order_by("-created_at"))
+
+
+def preregistration_decide(*, queryset, status: str, by: User) -> int:
+    """Approve or reject the given requests (admin actions); returns how many were changed."""
+    if status not in (PreRegistration.Status.APPROVED, PreRegistration.Status.REJECTED):
+        raise ValueError(f"Not a decision: {status}")
+    return queryset.exclude(status=status).update(status=status, decided_by=by, decided_at=timezone.now())

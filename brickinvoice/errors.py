@@ -30,6 +30,14 @@ CATALOGUE: dict[str, ErrorText] = {
         "Token Expired / Authentication Failed: Fatture in Cloud no longer accepts our access.",
         "Reconnect Fatture in Cloud on the Accounting page. Invoicing is paused until you do.",
     ),
+    "fatture_not_connected": ErrorText(
+        "Fatture in Cloud is not connected.",
+        "Connect Fatture in Cloud on the Accounting page, then pick the company and map the products.",
+    ),
+    "fatture_not_found": ErrorText(
+        "Fatture in Cloud could not find what we asked for.",
+        "Check that the company, client or document still exists in Fatture in Cloud, then retry.",
+    ),
     "products_not_loading": ErrorText(
         "Products Not Loading: the product list could not be read from Fatture in Cloud.",
         "Check that the selected company has products (Fatture in Cloud → Products and services) and "

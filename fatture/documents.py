@@ -1,0 +1,215 @@
+"""Fatture in Cloud clients (customers) and issued documents: the HTTP side of invoicing.
+
+Shapes follow ../shared/reference/fatture-in-cloud (README §3, §6, §7) and its openapi.yaml:
+request bodies are wrapped in ``{"data": ...}``; list answers are paginated with ``data``.
+Creating an invoice is not idempotent on Fatture's side: the caller (invoicing.services) owns
+exactly-once, and this module gives it the look-up it needs (``invoice_find``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.utils import translation
+from django_countries import countries
+
+from brickinvoice.errors import ServiceError
+
+
+@dataclass(frozen=True)
+class Document:
+    id: int
+    number: str
+    numeration: str
+
+
+@dataclass(frozen=True)
+class DraftLine:
+    product_id: int
+    name: str
+    description: str
+    gross_price: Decimal
+    vat_id: int
+    quantity: int = 1
+
+
+@dataclass(frozen=True)
+class InvoiceDraft:
+    client_id: int
+    entity: dict
+    date: date
+    currency: str
+    visible_subject: str
+    marker: str
+    lines: tuple[DraftLine, ...]
+    total: Decimal
+    paid_date: date
+
+
+def q_string(value: str) -> str:
+    """A quoted string for a ``q`` filter; a literal ' is written '' (README §3.1: not escaped for us)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def italian_country_name(iso: str) -> str:
+    """Fatture's ``country`` is the Italian country name (README §6); ``country_iso`` goes beside it."""
+    if not iso:
+        return ""
+    with translation.override("it"):
+        return str(countries.name(iso)) or iso
+
+
+def entity_fields(data: dict) -> dict:
+    """Our customer data as Fatture client fields (README §6)."""
+    fields = {k: v for k, v in data.items() if v not in (None, "")}
+    iso = fields.get("country_iso", "")
+    if iso:
+        fields["country"] = italian_country_name(iso)
+    # address_province is a 2-letter Italian sigla; a foreign region goes to address_extra instead.
+    province = fields.pop("address_province", "")
+    if province:
+        if iso == "IT" and len(province) == 2:
+            fields["address_province"] = province.upper()
+        else:
+            fields["address_extra"] = province
+    return fields
+
+
+# --- clients ------------------------------------------------------------------------------
+
+
+def _clients(api, q: str) -> list[dict]:
+    answer = api.get(api.company_path("entities/clients"), params={"q": q, "fields": "id,code,name", "per_page": 100})
+    return answer.get("data") or []
+
+
+def client_find(api, *, code: str, name: str) -> int | None:
+    """By our code first, then by name; one request (README §3.1 allows ``or``).
+
+    A same-name client is adopted only when it carries no code (made by hand in Fatture), so two
+    buyers who share a name but not a username never share a client.
+    """
+    clients = _clients(api, f"code = {q_string(code)} or name = {q_string(name)}")
+    for client in clients:
+        if client.get("code") == code:
+            return int(client["id"])
+    for client in clients:
+        if client.get("name") == name and not client.get("code"):
+            return int(client["id"])
+    return None
+
+
+def client_create(api, data: dict) -> int:
+    answer = api.post(api.company_path("entities/clients"), json={"data": entity_fields(data)})
+    return int(answer["data"]["id"])
+
+
+def client_update(api, client_id: int, data: dict) -> bool:
+    """False when the client no longer exists (deleted in Fatture)."""
+    try:
+        api.put(api.company_path(f"entities/clients/{client_id}"), json={"data": entity_fields(data)})
+    except ServiceError as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return True
+
+
+def client_sync(api, data: dict, *, known_client_id: int | None) -> int:
+    """The client id for ``data``: update the known client, else find it, else create it."""
+    if known_client_id and client_update(api, known_client_id, data):
+        return known_client_id
+    found = client_find(api, code=data["code"], name=data["name"])
+    if found:
+        if known_client_id is None:
+            client_update(api, found, data)
+        return found
+    return client_create(api, data)
+
+
+# --- issued documents ---------------------------------------------------------------------
+
+
+def _amount(value: Decimal) -> float:
+    # Two-decimal Decimals survive float → JSON exactly (shortest repr); the API takes numbers.
+    return float(Decimal(value).quantize(Decimal("0.01")))
+
+
+def invoice_payload(draft: InvoiceDraft) -> dict:
+    return {
+        "data": {
+            "type": "invoice",
+            "entity": {"id": draft.client_id, **entity_fields(draft.entity)},
+            "date": draft.date.isoformat(),
+            "currency": {"id": draft.currency},
+            "language": {"code": "it", "name": "Italiano"},
+            "visible_subject": draft.visible_subject,
+            # `subject` is internal and not printed (README §7.2): it carries our order marker.
+            "subject": draft.marker,
+            "use_gross_prices": True,
+            "items_list": [
+                {
+                    "product_id": line.product_id,
+                    "name": line.name,
+                    "description": line.description,
+                    "qty": line.quantity,
+                    "gross_price": _amount(line.gross_price),
+                    "vat": {"id": line.vat_id},
+                    "stock": False,
+                }
+                for line in draft.lines
+            ],
+            "payments_list": [
+                {
+                    "amount": _amount(draft.total),
+                    "due_date": draft.paid_date.isoformat(),
+                    "status": "paid",
+                    "paid_date": draft.paid_date.isoformat(),
+                }
+            ],
+        },
+        # Fatture rounds per line; let it adjust the single payment to its own total by a cent.
+        "options": {"fix_payments": True},
+    }
+
+
+def _document(data: dict) -> Document:
+    return Document(id=int(data["id"]), number=str(data.get("number") or ""), numeration=data.get("numeration") or "")
+
+
+def invoice_create(api, draft: InvoiceDraft) -> Document:
+    answer = api.post(api.company_path("issued_documents"), json=invoice_payload(draft))
+    return _document(answer["data"])
+
+
+def invoice_find(api, *, marker: str, client_id: int, on: date) -> Document | None:
+    """The invoice already created for this order, if any (README §10.3: look before retrying).
+
+    ``subject`` is not a documented filter field, so filter on the documented ``entity.id`` and
+    ``date`` and match the marker on our side, over every page.
+    """
+    page = 1
+    while True:
+        answer = api.get(
+            api.company_path("issued_documents"),
+            params={
+                "type": "invoice",
+                "q": f"entity.id = {int(client_id)} and date = {q_string(on.isoformat())}",
+                "fields": "id,number,numeration,subject,date",
+                "per_page": 100,
+                "page": page,
+            },
+        )
+        for doc in answer.get("data") or []:
+            if marker and marker in (doc.get("subject") or ""):
+                return _document(doc)
+        if int(answer.get("current_page") or page) >= int(answer.get("last_page") or page):
+            return None
+        page += 1
+
+
+def view_url(document_id: int) -> str:
+    return settings.FATTURE_INVOICE_VIEW_URL.format(id=document_id)

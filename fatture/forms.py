@@ -1,0 +1,65 @@
+"""Forms of the accounting pages; choices come from the services, no third-party call in here."""
+
+from django import forms
+
+from .registry import DEFAULT_BACKEND, backend_choices
+from .slots import Slot
+
+NOT_MAPPED = ""
+
+
+class BackendForm(forms.Form):
+    backend = forms.ChoiceField(label="Accounting package", choices=backend_choices, initial=DEFAULT_BACKEND)
+
+
+class PreRegistrationRequestForm(forms.Form):
+    email = forms.EmailField(
+        label="E-mail of your Fatture in Cloud login",
+        help_text="The e-mail you sign in to Fatture in Cloud with; it can differ from your BrickInvoice e-mail.",
+    )
+    message = forms.CharField(
+        label="Message (optional)", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class CompanyForm(forms.Form):
+    company = forms.TypedChoiceField(label="Company", coerce=int, widget=forms.RadioSelect)
+
+    def __init__(self, *args, companies, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["company"].choices = [(c.id, c.label) for c in companies]
+
+
+class MappingForm(forms.Form):
+    """One select per slot (product name, code and VAT rate) plus the fixed invoice subject."""
+
+    invoice_subject = forms.CharField(
+        label="Invoice subject",
+        required=False,
+        max_length=300,
+        help_text="Fixed text printed as the subject of every invoice.",
+    )
+
+    def __init__(self, *args, products, mappings, required, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(NOT_MAPPED, "— not mapped —")] + [(str(p.id), p.label) for p in products]
+        known = {p.id for p in products}
+        for slot in Slot:
+            slot_choices = list(choices)
+            current = mappings.get(slot.value)
+            if current and current.product_id not in known:
+                # Keep the missing product selectable so saving other slots does not silently unmap it.
+                slot_choices.append((str(current.product_id), f"{current.product_name} — not found in Fatture"))
+            self.fields[slot.value] = forms.ChoiceField(
+                label=slot.label,
+                choices=slot_choices,
+                required=False,
+                initial=str(current.product_id) if current else NOT_MAPPED,
+                help_text="" if slot.value in required else "Optional with your margin-scheme setting.",
+            )
+
+    def slot_choices(self) -> dict[str, int | None]:
+        return {slot.value: int(v) if (v := self.cleaned_data.get(slot.value)) else None for slot in Slot}
+
+    def slot_fields(self):
+        return [self[slot.value] for slot in Slot]

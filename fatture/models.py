@@ -1,0 +1,99 @@
+"""The Fatture in Cloud connection of a tenant (encrypted OAuth tokens, company) and its product mappings."""
+
+import uuid
+from datetime import datetime, timedelta
+
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Tenant
+from brickinvoice.errors import describe
+from brickinvoice.fields import EncryptedTextField
+
+from .slots import Slot
+
+# Refresh this long before the access token expires, so a call never starts with a dying token.
+REFRESH_MARGIN = timedelta(minutes=5)
+
+
+class FattureConnection(models.Model):
+    """One tenant's Fatture in Cloud connection. The row outlives a disconnect (tokens are wiped),
+    so the chosen company and the mappings come back when the seller reconnects."""
+
+    class Status(models.TextChoices):
+        CONNECTED = "connected", "Connected"
+        NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"
+        DISCONNECTED = "disconnected", "Disconnected"
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="fatture_connection")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CONNECTED)
+    access_token = EncryptedTextField(blank=True, default="")
+    refresh_token = EncryptedTextField(blank=True, default="")
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    fatture_email = models.EmailField("Fatture in Cloud login e-mail", blank=True)
+    fatture_user_name = models.CharField(max_length=200, blank=True)
+    company_id = models.BigIntegerField(null=True, blank=True)
+    company_name = models.CharField(max_length=300, blank=True)
+    invoice_subject = models.CharField(
+        "Invoice subject",
+        max_length=300,
+        blank=True,
+        help_text="Fixed text printed as the subject of every invoice (e.g. “Sale of LEGO parts”).",
+    )
+    last_error_code = models.CharField(max_length=40, blank=True)
+    last_error_message = models.TextField(blank=True)
+    last_error_detail = models.TextField(blank=True)
+    connected_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Fatture in Cloud of {self.tenant} ({self.get_status_display()})"
+
+    @property
+    def is_connected(self) -> bool:
+        return self.status == self.Status.CONNECTED
+
+    def token_expires_soon(self, now: datetime | None = None) -> bool:
+        if self.token_expires_at is None:  # unknown lifetime: rely on refresh-on-401
+            return False
+        return self.token_expires_at - (now or timezone.now()) <= REFRESH_MARGIN
+
+    @property
+    def last_error(self):
+        """The stored failure as message/hint/detail for templates/partials/error.html, or None."""
+        if not self.last_error_code:
+            return None
+        text = describe(self.last_error_code)
+        return {
+            "code": self.last_error_code,
+            "message": self.last_error_message or text.message,
+            "hint": text.hint,
+            "detail": self.last_error_detail,
+        }
+
+
+class ProductMapping(models.Model):
+    """The Fatture product behind one slot, for one company, with a snapshot of what it was when
+    mapped. Kept per company so that switching companies or reconnecting never loses a mapping."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="product_mappings")
+    company_id = models.BigIntegerField()
+    slot = models.CharField(max_length=20, choices=Slot.choices)
+    product_id = models.BigIntegerField()
+    product_name = models.CharField(max_length=300, blank=True)
+    product_code = models.CharField(max_length=100, blank=True)
+    vat_id = models.IntegerField(null=True, blank=True)
+    vat_value = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    vat_description = models.CharField(max_length=300, blank=True)
+    vat_ei_type = models.CharField("VAT nature (natura)", max_length=20, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "company_id", "slot"], name="uniq_fatture_mapping_slot")
+        ]
+
+    def __str__(self):
+        return f"{self.get_slot_display()} → {self.product_name or self.product_id}"

@@ -1,0 +1,246 @@
+"""Accounting pages under /home/accounting/: connect, OAuth callback, company, mapping, disconnect.
+
+Thin: each view checks access, calls one service, renders. Owners change the connection; members
+may look at the connect and mapping pages.
+"""
+
+import secrets
+import time
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.access import get_for_tenant_or_404, owner_required, tenant_required
+from accounts.choices import Role
+from accounts.services import preregistration_request, preregistrations_for
+from brickinvoice.errors import ServiceError, describe
+
+from . import oauth, services
+from .forms import BackendForm, CompanyForm, MappingForm, PreRegistrationRequestForm
+from .models import FattureConnection
+from .registry import BACKENDS
+
+STATE_SESSION_KEY = "fatture_oauth_state"
+STATE_MAX_AGE = 15 * 60  # seconds a consent page may stay open
+
+
+def _is_owner(request) -> bool:
+    return request.membership.role == Role.OWNER
+
+
+def _err(code: str, detail: str = "", **params) -> dict:
+    text = describe(code, **params)
+    return {"code": code, "message": text.message, "hint": text.hint, "detail": detail}
+
+
+def _service_err(exc: ServiceError) -> dict:
+    return {"code": exc.code, "message": exc.text.message, "hint": exc.text.hint, "detail": exc.detail}
+
+
+@tenant_required
+def connect(request):
+    connection = services.connection_for(tenant=request.tenant)
+    emails = [request.user.email] + ([connection.fatture_email] if connection and connection.fatture_email else [])
+    return render(
+        request,
+        "fatture/connect.html",
+        {
+            "connection": connection,
+            "backend_form": BackendForm(),
+            "preregistrations": preregistrations_for(tenant=request.tenant, emails=emails),
+            "prereg_form": PreRegistrationRequestForm(initial={"email": request.user.email}),
+            "is_owner": _is_owner(request),
+            "health": services.fatture_health(tenant=request.tenant),
+        },
+    )
+
+
+@owner_required
+@require_POST
+def start(request):
+    """Send the seller to Fatture's consent page with a single-use ``state`` bound to the session."""
+    form = BackendForm(request.POST)
+    if not form.is_valid() or form.cleaned_data["backend"] not in BACKENDS:
+        messages.error(request, "Pick an accounting package.")
+        return redirect("fatture:connect")
+    state = secrets.token_urlsafe(32)
+    request.session[STATE_SESSION_KEY] = {
+        "state": state,
+        "tenant": str(request.tenant.public_id),
+        "issued": time.time(),
+    }
+    return redirect(oauth.authorization_url(state=state, redirect_uri=oauth.redirect_uri(request)))
+
+
+@owner_required
+@require_POST
+def preregistration(request):
+    form = PreRegistrationRequestForm(request.POST)
+    if form.is_valid():
+        entry = preregistration_request(
+            email=form.cleaned_data["email"],
+            user=request.user,
+            tenant=request.tenant,
+            message=form.cleaned_data["message"],
+        )
+        messages.success(request, f"Pre-registration for {entry.email}: {entry.get_status_display().lower()}.")
+    else:
+        messages.error(request, "Enter a valid e-mail address for the pre-registration request.")
+    return redirect("fatture:connect")
+
+
+def _failed(request, err: dict, status: int = 200):
+    return render(request, "fatture/connect_failed.html", {"err": err}, status=status)
+
+
+def _state_ok(request) -> bool:
+    """The ``state`` must be the one issued to this session and tenant, recently, and only once."""
+    issued = request.session.pop(STATE_SESSION_KEY, None)  # single use, whatever happens next
+    returned = request.GET.get("state", "")
+    if not issued or not returned:
+        return False
+    return (
+        secrets.compare_digest(str(issued.get("state", "")), returned)
+        and issued.get("tenant") == str(request.tenant.public_id)
+        and time.time() - float(issued.get("issued", 0)) <= STATE_MAX_AGE
+    )
+
+
+@owner_required
+def callback(request):
+    if not _state_ok(request):
+        detail = "The answer from Fatture in Cloud did not match this browser session (expired, reused or forged link)."
+        return _failed(request, _err("fatture_connect_failed", detail), status=400)
+    error = request.GET.get("error")
+    if error:
+        if error == "access_denied":
+            detail = "Access was not granted on the Fatture in Cloud page."
+        else:
+            description = request.GET.get("error_description", "")[:300]
+            detail = f"Fatture in Cloud answered: {error[:60]} {description}".strip()
+        return _failed(request, _err("fatture_connect_failed", detail))
+    code = request.GET.get("code", "")
+    if not code:
+        return _failed(request, _err("fatture_connect_failed", "Fatture in Cloud sent no authorization code."))
+    try:
+        connection = services.connection_complete(
+            tenant=request.tenant, code=code, redirect_uri=oauth.redirect_uri(request)
+        )
+    except ServiceError as exc:
+        return _failed(request, _service_err(exc))
+    messages.success(request, f"Fatture in Cloud connected as {connection.fatture_email}. Now pick the company.")
+    return redirect("fatture:company", public_id=connection.public_id)
+
+
+@owner_required
+def company(request, public_id):
+    connection = get_for_tenant_or_404(request, FattureConnection, public_id=public_id)
+    err, companies = None, []
+    try:
+        companies = services.companies_list(connection=connection)
+    except ServiceError as exc:
+        err = _service_err(exc)
+    form = CompanyForm(
+        request.POST or None,
+        companies=companies,
+        initial={"company": connection.company_id} if connection.company_id else None,
+    )
+    if request.method == "POST" and not err and form.is_valid():
+        try:
+            chosen = services.company_select(connection=connection, company_id=form.cleaned_data["company"])
+        except ServiceError as exc:
+            err = _service_err(exc)
+        else:
+            messages.success(request, f"Invoices will be issued from {chosen.name}.")
+            return redirect("fatture:mapping")
+    saved_missing = bool(connection.company_id and companies and all(c.id != connection.company_id for c in companies))
+    if saved_missing and not err:
+        detail = f"The saved company “{connection.company_name}” is not among this user's companies."
+        err = _err("company_not_found", detail)
+    return render(
+        request,
+        "fatture/company.html",
+        {
+            "connection": connection,
+            "form": form,
+            "companies": companies,
+            "err": err,
+        },
+    )
+
+
+@tenant_required
+def mapping(request):
+    if request.method == "POST" and not _is_owner(request):
+        raise PermissionDenied("Only the account owner can change this.")
+    connection = services.connection_for(tenant=request.tenant)
+    context = {"connection": connection, "is_owner": _is_owner(request), "err": None, "form": None}
+    problem = services.connection_issue(connection=connection)
+    if problem:
+        context["err"] = problem
+        return render(request, "fatture/mapping.html", context)
+    mappings = services.mapping_for(tenant=request.tenant)
+    required = services.required_slots(tenant=request.tenant)
+    try:
+        products = services.catalogue(connection=connection)
+    except ServiceError as exc:
+        context.update(err=_service_err(exc), mappings=mappings)
+        return render(request, "fatture/mapping.html", context)
+    form = MappingForm(
+        request.POST or None,
+        products=products,
+        mappings=mappings,
+        required=required,
+        initial={"invoice_subject": connection.invoice_subject},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.mapping_save(
+                connection=connection,
+                choices=form.slot_choices(),
+                products=products,
+                subject=form.cleaned_data["invoice_subject"],
+            )
+        except ServiceError as exc:
+            context["err"] = _service_err(exc)
+        else:
+            messages.success(request, "Product mapping saved.")
+            return redirect("fatture:mapping")
+    expected = services.expected_vat(tenant=request.tenant)
+    context.update(
+        form=form,
+        products=products,
+        issues=services.mapping_check(tenant=request.tenant),
+        rows=[(field, expected[field.name].label, field.name in required) for field in form.slot_fields()],
+    )
+    return render(request, "fatture/mapping.html", context)
+
+
+@owner_required
+@require_POST
+def products_refresh(request):
+    connection = services.connection_for(tenant=request.tenant)
+    try:
+        if connection is None:
+            raise ServiceError(code="fatture_not_connected")
+        products = services.products_refresh(connection=connection)
+    except ServiceError as exc:
+        messages.error(request, f"{exc.text.message} {exc.detail}".strip())
+    else:
+        messages.success(request, f"Products reloaded from Fatture in Cloud: {len(products)} found.")
+    return redirect("fatture:mapping")
+
+
+@owner_required
+def disconnect(request, public_id):
+    """GET asks for confirmation; POST forgets the tokens."""
+    connection = get_for_tenant_or_404(request, FattureConnection, public_id=public_id)
+    if request.method == "POST":
+        services.connection_disconnect(connection=connection)
+        messages.success(
+            request, "Fatture in Cloud disconnected. Your invoices, mappings and pre-registration are kept."
+        )
+        return redirect("fatture:connect")
+    return render(request, "fatture/disconnect.html", {"connection": connection})

@@ -1,0 +1,24 @@
+"""fatture views for the isolation tests (see tests/tenant_views.py for the format)."""
+
+
+def _connection(tenant):
+    from fatture.models import FattureConnection
+    from tests.factories_fatture import FattureConnectionFactory
+
+    # Needs reconnecting: the pages render without calling Fatture (no network in tests).
+    connection = FattureConnectionFactory(tenant=tenant, status=FattureConnection.Status.NEEDS_RECONNECT)
+    return {"public_id": connection.public_id}
+
+
+FATTURE_TENANT_VIEWS: set[str] = {
+    "fatture:connect",
+    "fatture:start",
+    "fatture:preregistration",
+    "fatture:callback",
+    "fatture:mapping",
+    "fatture:products_refresh",
+}
+FATTURE_OBJECT_VIEWS: dict[str, tuple] = {
+    "fatture:company": (_connection, ("get", "post")),
+    "fatture:disconnect": (_connection, ("get", "post")),
+}
