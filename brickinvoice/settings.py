@@ -70,9 +70,10 @@ INSTALLED_APPS = [
     "marketplaces",
     "fatture",
     "invoicing",
+    # Always installed so its tables exist and its tests run in CI; its URLs are mounted only
+    # when SANDBOX is on (brickinvoice/urls.py).
+    "sandbox",
 ]
-if SANDBOX:
-    INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -221,6 +222,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "marketplaces.tasks.*": {"queue": "marketplaces"},
     "invoicing.tasks.invoice_order": {"queue": "fatture"},
+    "invoicing.tasks.import_store_and_queue": {"queue": "marketplaces"},
     "invoicing.tasks.*": {"queue": "default"},
 }
 CELERY_TASK_SOFT_TIME_LIMIT = 300
@@ -229,6 +231,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_MAX_TASKS_PER_CHILD = 500
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Static entries; the per-tenant sync schedules are rows written by invoicing.services.
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stuck-invoices": {"task": "invoicing.tasks.requeue_stuck_invoices", "schedule": 300.0},
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 

@@ -14,6 +14,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("home/", include("accounts.urls")),
     path("home/", include("invoicing.urls")),
+    path("home/", include("marketplaces.urls")),
+    path("home/accounting/", include("fatture.urls")),
 ]
 
 if settings.SANDBOX:

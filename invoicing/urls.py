@@ -3,4 +3,12 @@ from django.urls import path
 from . import views
 
 app_name = "invoicing"
-urlpatterns = [path("", views.dashboard, name="dashboard")]
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("sync", views.sync_now, name="sync_now"),
+    path("sync/<uuid:public_id>/progress", views.sync_progress, name="sync_progress"),
+    path("invoices/retry-failed", views.retry_all_failed, name="retry_all_failed"),
+    path("invoices/<uuid:public_id>/retry", views.invoice_retry, name="invoice_retry"),
+    path("orders/<uuid:public_id>/preview", views.order_preview, name="order_preview"),
+    path("orders/<uuid:public_id>/invoice-now", views.order_invoice_now, name="order_invoice_now"),
+]

@@ -1,8 +1,88 @@
-from django.shortcuts import render
+"""Seller pages of the invoicing app: dashboard, sync now and its progress, retries, preview."""
 
-from accounts.access import tenant_required
+from django.contrib import messages
+from django.db.models import Count
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.access import get_for_tenant_or_404, tenant_queryset, tenant_required
+from marketplaces.models import Order
+
+from . import selectors, services
+from .models import Invoice, SyncRun
+from .tasks import sync_tenant
 
 
 @tenant_required
 def dashboard(request):
-    return render(request, "invoicing/dashboard.html", {})
+    tenant = request.tenant
+    counts = dict(
+        tenant_queryset(request, Invoice).values_list("state").annotate(n=Count("id")).values_list("state", "n")
+    )
+    context = {
+        "health": selectors.connection_health(tenant=tenant),
+        "counts": [(label, counts.get(value, 0), value) for value, label in Invoice.State.choices],
+        "failures": tenant_queryset(request, Invoice)
+        .filter(state__in=[Invoice.State.NEEDS_ATTENTION, Invoice.State.FAILED])
+        .select_related("order")
+        .order_by("-updated_at")[:10],
+        "run": tenant_queryset(request, SyncRun).order_by("-started_at").first(),
+        "schedule": selectors.schedule_info(tenant=tenant),
+        "eligible_waiting": services.eligible_orders(tenant=tenant).count(),
+    }
+    return render(request, "invoicing/dashboard.html", context)
+
+
+@tenant_required
+@require_POST
+def sync_now(request):
+    run = services.sync_run_start(tenant=request.tenant, trigger=SyncRun.Trigger.MANUAL)
+    if run is None:
+        messages.info(request, "A sync is already running; its progress is shown below.")
+    else:
+        sync_tenant.delay_on_commit(request.tenant.id, SyncRun.Trigger.MANUAL, run.id)
+        messages.success(request, "Sync started. Orders are imported first, then invoiced.")
+    return redirect("invoicing:dashboard")
+
+
+@tenant_required
+def sync_progress(request, public_id):
+    run = get_for_tenant_or_404(request, SyncRun, public_id=public_id)
+    return render(request, "invoicing/_sync_progress.html", {"run": run})
+
+
+@tenant_required
+@require_POST
+def invoice_retry(request, public_id):
+    invoice = get_for_tenant_or_404(request, Invoice, public_id=public_id)
+    if services.invoice_retry(invoice=invoice):
+        messages.success(request, f"Order {invoice.order.marketplace_order_id} is queued again.")
+    else:
+        messages.info(request, "This invoice is not waiting for a retry.")
+    return redirect(request.POST.get("next") or "invoicing:dashboard")
+
+
+@tenant_required
+@require_POST
+def retry_all_failed(request):
+    count = services.invoices_retry_all_failed(tenant=request.tenant)
+    messages.success(request, f"{count} order(s) queued again.")
+    return redirect("invoicing:dashboard")
+
+
+@tenant_required
+def order_preview(request, public_id):
+    order = get_for_tenant_or_404(request, Order.objects.select_related("store"), public_id=public_id)
+    preview = selectors.invoice_preview(order=order)
+    return render(request, "invoicing/preview.html", {"order": order, "preview": preview})
+
+
+@tenant_required
+@require_POST
+def order_invoice_now(request, public_id):
+    order = get_for_tenant_or_404(request, Order, public_id=public_id)
+    if services.invoice_now(order=order):
+        messages.success(request, f"Invoicing order {order.marketplace_order_id} now.")
+    else:
+        messages.info(request, "This order already has an invoice or is being invoiced.")
+    return redirect("invoicing:order_preview", public_id=order.public_id)

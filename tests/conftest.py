@@ -7,6 +7,7 @@ from accounts.choices import Role
 from brickinvoice.celery import app as celery_app
 
 from .factories import MembershipFactory, TenantFactory, UserFactory
+from .fake_fatture import fake  # noqa: F401 - the `fake` fixture for every test module
 
 
 def pytest_configure(config):

@@ -1,0 +1,91 @@
+"""Read-only queries for the seller pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from accounts.models import Tenant
+from brickinvoice.errors import ServiceError, describe
+from marketplaces.models import Order
+
+from .models import Invoice
+from .plan import MappedProduct, PlanError, PlanPreview, build_plan, ineligibility_reason
+from .services import seller_rules_for
+
+
+@dataclass
+class Health:
+    label: str
+    ok: bool
+    status: str
+    detail: str = ""
+    hint: str = ""
+    url: str = ""
+
+
+def connection_health(*, tenant: Tenant) -> list[Health]:
+    from fatture.backend import fatture_health
+
+    rows = []
+    for store in tenant.stores.exclude(status="disconnected").order_by("marketplace"):
+        ok = store.status == "active"
+        error = getattr(store, "last_error_code", "")
+        text = describe(error) if error else None
+        rows.append(
+            Health(
+                label=f"{store.get_marketplace_display()} — {store.name or 'store'}",
+                ok=ok,
+                status=store.get_status_display(),
+                detail=text.message if text and not ok else "",
+                hint=text.hint if text and not ok else "",
+                url="/home/stores/",
+            )
+        )
+    if not rows:
+        rows.append(
+            Health(
+                label="Stores",
+                ok=False,
+                status="Not connected",
+                hint="Connect your BrickLink or BrickOwl store.",
+                url="/home/stores/",
+            )
+        )
+    rows.append(Health(url="/home/accounting/connect", **fatture_health(tenant=tenant)))
+    return rows
+
+
+def schedule_info(*, tenant: Tenant) -> dict:
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.select_related("interval").filter(name=f"sync-tenant-{tenant.public_id}").first()
+    if not task or not task.enabled:
+        return {"enabled": False}
+    last = task.last_run_at
+    next_run = last + task.interval.schedule.run_every if last and task.interval else None
+    return {"enabled": True, "every": str(task.interval) if task.interval else "", "last": last, "next": next_run}
+
+
+def invoice_preview(*, order: Order) -> PlanPreview:
+    """The invoice this order would get, computed without creating or sending anything."""
+    from fatture.backend import backend_for_tenant
+
+    preview = PlanPreview()
+    rules = seller_rules_for(order.tenant)
+    invoice = Invoice.objects.filter(order=order).first()
+    preview.ineligible = ineligibility_reason(
+        order, rules, already_invoiced=bool(invoice and invoice.state == Invoice.State.ISSUED)
+    )
+    try:
+        backend = backend_for_tenant(order.tenant)
+        mapping = {slot: MappedProduct(**p) for slot, p in backend.slot_products().items()}
+        preview.plan = build_plan(order, list(order.items.all()), rules, mapping)
+    except PlanError as exc:
+        preview.error = exc
+        preview.error_text = describe(exc.code, **exc.params)
+    except ServiceError as exc:
+        preview.error = exc
+        preview.error_text = exc.text
+    for message in getattr(order, "data_errors", None) or []:
+        preview.warnings.append(message)
+    return preview

@@ -1,0 +1,27 @@
+"""invoicing views for the isolation tests (see tests/tenant_views.py for the format)."""
+
+from invoicing.models import Invoice, SyncRun
+from tests.factories_invoicing import make_order
+
+INVOICING_TENANT_VIEWS: set[str] = {"invoicing:dashboard", "invoicing:sync_now", "invoicing:retry_all_failed"}
+
+
+def _order(tenant):
+    return {"public_id": make_order(tenant).public_id}
+
+
+def _invoice(tenant):
+    invoice = Invoice.objects.create(tenant=tenant, order=make_order(tenant), state=Invoice.State.NEEDS_ATTENTION)
+    return {"public_id": invoice.public_id}
+
+
+def _run(tenant):
+    return {"public_id": SyncRun.objects.create(tenant=tenant, trigger=SyncRun.Trigger.MANUAL).public_id}
+
+
+INVOICING_OBJECT_VIEWS: dict[str, tuple] = {
+    "invoicing:order_preview": (_order, ["GET"]),
+    "invoicing:order_invoice_now": (_order, ["POST"]),
+    "invoicing:invoice_retry": (_invoice, ["POST"]),
+    "invoicing:sync_progress": (_run, ["GET"]),
+}

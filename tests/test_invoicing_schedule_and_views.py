@@ -1,0 +1,121 @@
+"""Schedules follow the seller's setting; Sync now, progress, retry, preview and the dashboard."""
+
+from decimal import Decimal as D
+
+import pytest
+import responses
+from django.urls import reverse
+from django_celery_beat.models import PeriodicTask
+
+from accounts.services import tenant_create_for_user
+from invoicing import services
+from invoicing.models import Invoice, SyncRun
+from tests.factories import UserFactory
+from tests.factories_invoicing import connected_seller, make_order
+
+pytestmark = pytest.mark.django_db
+
+
+def _task(tenant):
+    return PeriodicTask.objects.filter(name=f"sync-tenant-{tenant.public_id}").select_related("interval").first()
+
+
+def test_signup_creates_the_default_hourly_schedule(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        tenant = tenant_create_for_user(user=UserFactory(), business_name="Shop")
+    task = _task(tenant)
+    assert task.task == "invoicing.tasks.sync_tenant" and task.interval.every == 1 and task.interval.period == "hours"
+
+
+@pytest.mark.parametrize("choice,expected", [("15min", (15, "minutes")), ("daily", (1, "days")), ("off", None)])
+def test_changing_the_setting_changes_or_removes_the_schedule(
+    owner_client, tenant, choice, expected, django_capture_on_commit_callbacks
+):
+    services.sync_schedule_apply(tenant=tenant)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(
+            reverse("accounts:settings"),
+            {
+                "business_name": "x",
+                "country": "IT",
+                "margin_rule": "off",
+                "invoiceable_statuses": ["paid"],
+                "invoice_date_policy": "order_date",
+                "sync_schedule": choice,
+            },
+        )
+    assert response.status_code == 302
+    task = _task(tenant)
+    assert (task.interval.every, task.interval.period) == expected if expected else task is None
+
+
+def test_sync_now_starts_one_run_and_not_two(owner_client, tenant, django_capture_on_commit_callbacks):
+    connected_seller(tenant)
+    # No store: no third-party call at all.
+    with responses.RequestsMock(), django_capture_on_commit_callbacks(execute=True):
+        owner_client.post(reverse("invoicing:sync_now"))
+    run = SyncRun.objects.get(tenant=tenant)
+    assert run.trigger == "manual" and run.state == "finished"
+    SyncRun.objects.filter(id=run.id).update(state="running")
+    owner_client.post(reverse("invoicing:sync_now"))
+    assert SyncRun.objects.filter(tenant=tenant).count() == 1
+
+
+def test_progress_partial_polls_while_running(owner_client, tenant):
+    run = SyncRun.objects.create(
+        tenant=tenant, trigger="manual", stores_total=2, stores_done=1, invoices_queued=4, invoices_created=2
+    )
+    html = owner_client.get(reverse("invoicing:sync_progress", args=[run.public_id])).content.decode()
+    assert 'hx-trigger="every 2s"' in html and "Stores 1/2" in html
+
+
+def test_dashboard_shows_failures_with_hint_and_retry(owner_client, tenant, django_assert_max_num_queries):
+    connected_seller(tenant)
+    for _ in range(3):
+        invoice = Invoice.objects.create(
+            tenant=tenant,
+            order=make_order(tenant),
+            state="needs_attention",
+            error_code="vat_rate_mismatch",
+            error_message="VAT rate mismatch: …",
+            error_hint="Pick a product with the expected VAT rate",
+        )
+    with django_assert_max_num_queries(25):
+        html = owner_client.get(reverse("invoicing:dashboard")).content.decode()
+    assert "VAT rate mismatch" in html and "Pick a product with the expected VAT rate" in html
+    assert reverse("invoicing:invoice_retry", args=[invoice.public_id]) in html
+    assert "Retry all failed" in html
+
+
+def test_preview_shows_lines_without_any_call(owner_client, tenant):
+    connected_seller(tenant)
+    order = make_order(
+        tenant, items=(("new", 2, "10.0000"),), shipping=D("4.9000"), ship_country="DE", ship_postal_code="10115"
+    )
+    with responses.RequestsMock():
+        html = owner_client.get(reverse("invoicing:order_preview", args=[order.public_id])).content.decode()
+    assert "14.90 EUR" in html and "std_eu" in html and "Invoice this order now" in html
+    assert not Invoice.objects.filter(order=order).exists()
+
+
+def test_preview_explains_an_unpaid_order(owner_client, tenant):
+    connected_seller(tenant)
+    order = make_order(tenant, status="awaiting_payment")
+    html = owner_client.get(reverse("invoicing:order_preview", args=[order.public_id])).content.decode()
+    assert "not invoiced automatically" in html and "Invoice this order now" not in html
+
+
+def test_member_sees_dashboard_but_outsider_sees_only_own_failures(member_client, tenant, other_tenant, client):
+    connected_seller(tenant)
+    Invoice.objects.create(
+        tenant=tenant,
+        order=make_order(tenant, marketplace_order_id="SECRET-ORDER-1"),
+        state="needs_attention",
+        error_code="internal_error",
+    )
+    assert "SECRET-ORDER-1" in member_client.get(reverse("invoicing:dashboard")).content.decode()
+    from tests.factories import MembershipFactory
+
+    stranger = MembershipFactory(tenant=other_tenant).user
+    client.force_login(stranger)
+    assert "SECRET-ORDER-1" not in client.get(reverse("invoicing:dashboard")).content.decode()
