@@ -8,8 +8,11 @@ from .models import Order, StoreConnection
 
 
 def order_list(*, tenant: Tenant, store: StoreConnection | None = None, status: str = "", query: str = "") -> QuerySet:
-    """The tenant's orders, newest first, with the store joined (one query per page)."""
-    orders = Order.objects.filter(tenant=tenant).select_related("store")
+    """The tenant's orders, newest first, with the store and the invoice joined (one query per page).
+
+    ``invoice`` is the reverse relation the invoicing app declares; naming it here imports nothing.
+    """
+    orders = Order.objects.filter(tenant=tenant).select_related("store", "invoice")
     if store is not None:
         orders = orders.filter(store=store)
     if status:

@@ -119,3 +119,19 @@ def test_member_sees_dashboard_but_outsider_sees_only_own_failures(member_client
     stranger = MembershipFactory(tenant=other_tenant).user
     client.force_login(stranger)
     assert "SECRET-ORDER-1" not in client.get(reverse("invoicing:dashboard")).content.decode()
+
+
+def test_orders_page_links_each_invoice_number_without_extra_queries(owner_client, tenant,
+                                                                     django_assert_max_num_queries):
+    connected_seller(tenant)
+    for i in range(3):
+        Invoice.objects.create(tenant=tenant, order=make_order(tenant), state="issued", number=str(i + 1),
+                               numeration="/A", fatture_id=100 + i, view_url=f"https://fic.example/view/{100 + i}")
+    with django_assert_max_num_queries(20) as few:
+        owner_client.get("/home/orders")
+    for i in range(3, 30):
+        Invoice.objects.create(tenant=tenant, order=make_order(tenant), state="issued", number=str(i + 1),
+                               fatture_id=100 + i, view_url=f"https://fic.example/view/{100 + i}")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        html = owner_client.get("/home/orders").content.decode()
+    assert 'href="https://fic.example/view/100"' in html and ">1/A</a>" in html
