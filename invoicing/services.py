@@ -204,9 +204,34 @@ def _invoice_submit(invoice: Invoice) -> None:
         state=S.SUBMITTING, uncertain=True, marker=marker, company_id=backend.company_id
     )
     draft = invoice_draft(plan=plan, order=order, client_id=client_id, marker=marker, subject=backend.invoice_subject)
-    with company_write_lock(backend.company_id):
-        document = backend.create_invoice(draft)
+    try:
+        with company_write_lock(backend.company_id):
+            document = backend.create_invoice(draft)
+    except ServiceError as exc:
+        if exc.status in (404, 422):
+            raise _explain_rejection(invoice.tenant, plan, exc) from exc
+        raise
     _mark_issued(invoice, document, plan, backend)
+
+
+def _explain_rejection(tenant: Tenant, plan, exc: ServiceError) -> ServiceError:
+    """A refused invoice whose mapped product was deleted in Fatture says so (Product {id} not found)."""
+    from fatture.services import catalogue_cache_clear, mapping_check, mapping_for
+    from fatture.slots import slot_label
+
+    mappings = mapping_for(tenant=tenant)
+    if mappings:
+        catalogue_cache_clear(company_id=next(iter(mappings.values())).company_id)
+    for issue in mapping_check(tenant=tenant):
+        if issue.code == "product_not_found" and issue.slot in plan.slots:
+            return ServiceError(
+                exc.detail,
+                code="product_not_found",
+                status=exc.status,
+                product_id=mappings[issue.slot].product_id,
+                slot=slot_label(issue.slot),
+            )
+    return exc
 
 
 def _mark_issued(invoice: Invoice, document, plan, backend) -> None:

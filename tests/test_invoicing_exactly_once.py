@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+import responses
 from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -14,7 +15,7 @@ from django.utils import timezone
 from fatture.models import FattureConnection
 from invoicing import services
 from invoicing.models import CustomerLink, Invoice
-from tests.factories_invoicing import connected_seller, make_order
+from tests.factories_invoicing import connected_seller, fic, make_order
 
 pytestmark = pytest.mark.django_db
 
@@ -212,3 +213,16 @@ def test_invoicing_one_order_stays_within_fifteen_queries(seller, fake):
         services.invoice_process(invoice_id=invoice.id)
     assert Invoice.objects.get(id=invoice.id).state == S.ISSUED
     assert len(queries) <= 15, [q["sql"][:120] for q in queries]
+
+
+def test_deleted_fatture_product_is_named_in_the_error(seller, fake):
+    from tests.factories_fatture import STANDARD_CATALOGUE, VAT_TYPES, page
+
+    without_shipping = [p for p in STANDARD_CATALOGUE if p["id"] != 1004]
+    fake.rsps.add(responses.GET, fic("products"), json=page(without_shipping, 1, 1))
+    fake.rsps.add(responses.GET, fic("info/vat_types"), json=VAT_TYPES)
+    fake.fail_next_create.append((422, {"error": {"message": "Prodotto inesistente"}}, {}))
+    invoice, _ = queue_and_run(make_order(seller))
+    assert invoice.state == S.NEEDS_ATTENTION and invoice.error_code == "product_not_found"
+    assert invoice.error_message == "Product 1004 not found in Fatture in Cloud."
+    assert "Product mapping page" in invoice.error_hint
