@@ -74,7 +74,7 @@ class FattureBackend(AccountingBackend):
 
     def slot_products(self) -> dict[str, dict]:
         """``{slot: {product_id, name, code, vat_id, vat_value}}`` from the stored mapping, no API call."""
-        return services.slot_products(tenant=self.connection.tenant)
+        return services.slot_products(tenant=None, connection=self.connection)
 
     def view_url(self, document_id: int) -> str:
         return settings.FATTURE_INVOICE_VIEW_URL.format(id=document_id)

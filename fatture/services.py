@@ -514,12 +514,13 @@ def _actual_label(expected: ExpectedVat, value: Decimal | None, ei_type: str) ->
     return percent(value)
 
 
-def mapping_for(*, tenant: Tenant) -> dict[str, ProductMapping]:
-    """The mappings of the tenant's currently selected company, by slot."""
-    connection = connection_for(tenant=tenant)
+def mapping_for(*, tenant: Tenant | None, connection: FattureConnection | None = None) -> dict[str, ProductMapping]:
+    """The mappings of the tenant's currently selected company, by slot (pass ``connection`` when
+    it is already loaded, to save the query)."""
+    connection = connection or connection_for(tenant=tenant)
     if not connection or not connection.company_id:
         return {}
-    rows = ProductMapping.objects.filter(tenant=tenant, company_id=connection.company_id)
+    rows = ProductMapping.objects.filter(tenant_id=connection.tenant_id, company_id=connection.company_id)
     return {row.slot: row for row in rows}
 
 
@@ -613,7 +614,7 @@ def mapping_check(*, tenant: Tenant) -> list[MappingIssue]:
     return sorted(issues, key=lambda i: order.get(i.slot, -1))
 
 
-def slot_products(*, tenant: Tenant) -> dict[str, dict]:
+def slot_products(*, tenant: Tenant | None, connection: FattureConnection | None = None) -> dict[str, dict]:
     """The mapped product of each slot for the selected company, from the stored snapshots (no API
     call): ``{slot: {product_id, name, code, vat_id, vat_value}}``. A product with no VAT type is
     left out, so the invoice plan reports the slot as not mapped instead of sending no VAT."""
@@ -625,7 +626,7 @@ def slot_products(*, tenant: Tenant) -> dict[str, dict]:
             "vat_id": m.vat_id,
             "vat_value": m.vat_value,
         }
-        for slot, m in mapping_for(tenant=tenant).items()
+        for slot, m in mapping_for(tenant=tenant, connection=connection).items()
         if m.vat_id is not None and m.vat_value is not None
     }
 

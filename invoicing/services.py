@@ -171,7 +171,6 @@ def invoice_process(*, invoice_id: int) -> InvoiceOutcome:
         # A bug of ours: keep `uncertain` as it is, so a retry looks before it creates.
         logger.exception("invoice %s crashed", invoice.id)
         _record_failure(invoice, "internal_error", "", {}, permanent=True)
-    invoice.refresh_from_db()
     return InvoiceOutcome(invoice)
 
 
@@ -357,11 +356,21 @@ def customer_sync(*, backend, tenant: Tenant, order: Order) -> int:
     if link and link.data_hash == digest:
         return link.fatture_client_id
     client_id = backend.sync_customer(data, known_client_id=link.fatture_client_id if link else None)
-    CustomerLink.objects.update_or_create(
-        tenant=tenant,
-        company_id=backend.company_id,
-        code=data["code"],
-        defaults={"fatture_client_id": client_id, "data_hash": digest},
+    # One upsert statement (INSERT … ON CONFLICT DO UPDATE), safe against a concurrent worker.
+    CustomerLink.objects.bulk_create(
+        [
+            CustomerLink(
+                tenant=tenant,
+                company_id=backend.company_id,
+                code=data["code"],
+                fatture_client_id=client_id,
+                data_hash=digest,
+                updated_at=timezone.now(),
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["tenant", "company_id", "code"],
+        update_fields=["fatture_client_id", "data_hash", "updated_at"],
     )
     return client_id
 
@@ -409,7 +418,7 @@ def sync_run_start(*, tenant: Tenant, trigger: str) -> SyncRun | None:
 
 
 def _sync_run_count(invoice: Invoice, *, created: bool, skipped: bool = False) -> None:
-    run_id = Invoice.objects.filter(id=invoice.id).values_list("sync_run_id", flat=True).first()
+    run_id = invoice.sync_run_id  # set when the invoice was queued, before this attempt loaded it
     if not run_id:
         return
     field = "invoices_created" if created else ("invoices_queued" if skipped else "invoices_failed")
