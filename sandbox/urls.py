@@ -1,3 +1,44 @@
-"""Fake third-party endpoints, mounted under /sandbox/ only when SANDBOX is on."""
+"""Fake third-party endpoints, mounted under /sandbox/ only when SANDBOX is on.
 
-urlpatterns: list = []
+``bricklink/`` mirrors ``https://api.bricklink.com/api/store/v1``, ``brickowl/`` mirrors
+``https://api.brickowl.com/v1`` and ``fatture/`` mirrors ``https://api-v2.fattureincloud.it``,
+so the product's clients only change their base URL (settings point there when SANDBOX is on).
+"""
+
+from django.urls import path, re_path
+
+from . import bricklink, brickowl, fatture_api, fatture_oauth, views
+
+app_name = "sandbox"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("faults", views.faults, name="faults"),
+    # BrickLink Store API v1
+    path("bricklink/orders", bricklink.orders),
+    path("bricklink/orders/<str:order_id>", bricklink.order_detail),
+    path("bricklink/orders/<str:order_id>/items", bricklink.order_items),
+    path("bricklink/settings/shipping_methods", bricklink.shipping_methods),
+    path("bricklink/notifications", bricklink.notifications),
+    re_path(r"^bricklink/(?P<rest>.*)$", bricklink.not_found),
+    # BrickOwl API v1
+    path("brickowl/order/list", brickowl.order_list),
+    path("brickowl/order/view", brickowl.order_view),
+    path("brickowl/order/items", brickowl.order_items),
+    path("brickowl/user/details", brickowl.user_details),
+    re_path(r"^brickowl/(?P<rest>.*)$", brickowl.not_found),
+    # Fatture in Cloud API v2
+    path("fatture/oauth/authorize", fatture_oauth.authorize, name="fatture_authorize"),
+    path("fatture/oauth/token", fatture_oauth.token, name="fatture_token"),
+    path("fatture/view/<int:document_id>", views.invoice_view, name="fatture_view"),
+    path("fatture/user/info", fatture_api.user_info),
+    path("fatture/user/companies", fatture_api.user_companies),
+    path("fatture/c/<int:company_id>/info/vat_types", fatture_api.vat_types),
+    path("fatture/c/<int:company_id>/products", fatture_api.products),
+    path("fatture/c/<int:company_id>/products/<int:product_id>", fatture_api.product_detail),
+    path("fatture/c/<int:company_id>/entities/clients", fatture_api.clients),
+    path("fatture/c/<int:company_id>/entities/clients/<int:client_id>", fatture_api.client_detail),
+    path("fatture/c/<int:company_id>/issued_documents", fatture_api.documents),
+    path("fatture/c/<int:company_id>/issued_documents/<int:document_id>", fatture_api.document_detail),
+    re_path(r"^fatture/(?P<rest>.*)$", fatture_api.not_found),
+]
