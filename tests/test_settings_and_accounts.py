@@ -23,7 +23,11 @@ PROD_ENV = {
 
 
 def _manage(*args, env):
-    clean = {k: v for k, v in os.environ.items() if k not in PROD_ENV and not k.startswith(("FATTURE_", "SANDBOX"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in PROD_ENV and not k.startswith(("FATTURE_", "SANDBOX", "DJANGO_ALLOW_ASYNC"))
+    }
     return subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
