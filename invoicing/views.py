@@ -16,9 +16,7 @@ from .tasks import sync_tenant
 @tenant_required
 def dashboard(request):
     tenant = request.tenant
-    counts = dict(
-        tenant_queryset(request, Invoice).values_list("state").annotate(n=Count("id")).values_list("state", "n")
-    )
+    counts = dict(tenant_queryset(request, Invoice).order_by().values_list("state").annotate(n=Count("id")))
     context = {
         "health": selectors.connection_health(tenant=tenant),
         "counts": [(label, counts.get(value, 0), value) for value, label in Invoice.State.choices],
@@ -48,7 +46,11 @@ def sync_now(request):
 @tenant_required
 def sync_progress(request, public_id):
     run = get_for_tenant_or_404(request, SyncRun, public_id=public_id)
-    return render(request, "invoicing/_sync_progress.html", {"run": run})
+    response = render(request, "invoicing/_sync_progress.html", {"run": run})
+    if request.htmx and run.state != SyncRun.State.RUNNING:
+        # The run just ended while the dashboard polled: reload it so counts and failures are current.
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @tenant_required

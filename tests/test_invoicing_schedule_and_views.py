@@ -121,17 +121,48 @@ def test_member_sees_dashboard_but_outsider_sees_only_own_failures(member_client
     assert "SECRET-ORDER-1" not in client.get(reverse("invoicing:dashboard")).content.decode()
 
 
-def test_orders_page_links_each_invoice_number_without_extra_queries(owner_client, tenant,
-                                                                     django_assert_max_num_queries):
+def test_orders_page_links_each_invoice_number_without_extra_queries(
+    owner_client, tenant, django_assert_max_num_queries
+):
     connected_seller(tenant)
     for i in range(3):
-        Invoice.objects.create(tenant=tenant, order=make_order(tenant), state="issued", number=str(i + 1),
-                               numeration="/A", fatture_id=100 + i, view_url=f"https://fic.example/view/{100 + i}")
+        Invoice.objects.create(
+            tenant=tenant,
+            order=make_order(tenant),
+            state="issued",
+            number=str(i + 1),
+            numeration="/A",
+            fatture_id=100 + i,
+            view_url=f"https://fic.example/view/{100 + i}",
+        )
     with django_assert_max_num_queries(20) as few:
         owner_client.get("/home/orders")
     for i in range(3, 30):
-        Invoice.objects.create(tenant=tenant, order=make_order(tenant), state="issued", number=str(i + 1),
-                               fatture_id=100 + i, view_url=f"https://fic.example/view/{100 + i}")
+        Invoice.objects.create(
+            tenant=tenant,
+            order=make_order(tenant),
+            state="issued",
+            number=str(i + 1),
+            fatture_id=100 + i,
+            view_url=f"https://fic.example/view/{100 + i}",
+        )
     with django_assert_max_num_queries(len(few.captured_queries)):
         html = owner_client.get("/home/orders").content.decode()
     assert 'href="https://fic.example/view/100"' in html and ">1/A</a>" in html
+
+
+def test_dashboard_counts_invoices_by_state(owner_client, tenant):
+    connected_seller(tenant)
+    for state in ["issued", "issued", "needs_attention"]:
+        Invoice.objects.create(tenant=tenant, order=make_order(tenant), state=state)
+    counts = {label: n for label, n, _ in owner_client.get(reverse("invoicing:dashboard")).context["counts"]}
+    assert counts["Invoiced"] == 2 and counts["Needs your attention"] == 1 and counts["Waiting"] == 0
+
+
+def test_progress_poll_reloads_the_dashboard_when_the_run_ends(owner_client, tenant):
+    run = SyncRun.objects.create(tenant=tenant, trigger="manual", state="finished")
+    url = reverse("invoicing:sync_progress", args=[run.public_id])
+    assert owner_client.get(url, headers={"HX-Request": "true"})["HX-Refresh"] == "true"
+    run.state = "running"
+    run.save()
+    assert "HX-Refresh" not in owner_client.get(url, headers={"HX-Request": "true"})
