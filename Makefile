@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/brickinvoice
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+PORT ?= 8000
 
 .PHONY: install run test test-browser lint lock ci
 
@@ -19,11 +20,16 @@ install: $(VENV)/.installed
 
 ## Run the whole product on the embedded default: SQLite, no Redis, sandbox stores and Fatture.
 run: install
-	SANDBOX=$${SANDBOX:-true} $(BIN)/python manage.py rundemo
+	SANDBOX=$${SANDBOX:-true} SANDBOX_BASE_URL=$${SANDBOX_BASE_URL:-http://127.0.0.1:$(PORT)/sandbox} \
+		$(BIN)/python manage.py rundemo --port $(PORT)
 
-## The test suite, on PostgreSQL (and Redis for the worker tests).
+TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL)
+
+## The test suite, on PostgreSQL (and Redis for the worker tests). The browser journey runs in a
+## second session: Playwright keeps an event loop in pytest's thread for the rest of a session.
 test: install
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest $(ARGS)
+	$(TEST_ENV) $(BIN)/pytest -m "not browser" $(ARGS)
+	$(TEST_ENV) $(BIN)/pytest -m browser $(ARGS) || [ $$? -eq 5 ]
 
 lint: install
 	$(BIN)/ruff check .
