@@ -250,6 +250,11 @@ BRICKLINK_API_URL = env.str("BRICKLINK_API_URL", default="https://api.bricklink.
 BRICKOWL_API_URL = env.str("BRICKOWL_API_URL", default="https://api.brickowl.com/v1").rstrip("/")
 # Seconds: (connect, read) for every third-party call.
 HTTP_TIMEOUT = (env.float("HTTP_CONNECT_TIMEOUT", default=5.0), env.float("HTTP_READ_TIMEOUT", default=30.0))
+# Quota guards (docs/operations.md): stay under the providers' limits with a margin.
+FATTURE_HOURLY_BUDGET = env.int("FATTURE_HOURLY_BUDGET", default=950)
+BRICKLINK_DAILY_CALL_BUDGET = env.int("BRICKLINK_DAILY_CALL_BUDGET", default=4500)
+# Our servers' egress IP, shown to sellers who must bind their BrickLink token to it.
+BRICKLINK_EGRESS_IP = env.str("BRICKLINK_EGRESS_IP", default="")
 # Where the OAuth callback is served from, as Fatture must see it (registered redirect URI).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
 
