@@ -166,3 +166,19 @@ def test_progress_poll_reloads_the_dashboard_when_the_run_ends(owner_client, ten
     run.state = "running"
     run.save()
     assert "HX-Refresh" not in owner_client.get(url, headers={"HX-Request": "true"})
+
+
+def test_admin_lists_invoices_and_retries_them(client, tenant):
+    from accounts.models import User
+
+    connected_seller(tenant)
+    invoice = Invoice.objects.create(
+        tenant=tenant, order=make_order(tenant), state="needs_attention", error_code="internal_error"
+    )
+    client.force_login(User.objects.create_superuser("ops@example.com", "ops-password-123456"))
+    assert client.get("/admin/invoicing/invoice/").status_code == 200
+    assert client.get(f"/admin/invoicing/invoice/{invoice.pk}/change/").status_code == 200
+    assert client.get("/admin/invoicing/syncrun/").status_code == 200
+    with responses.RequestsMock(assert_all_requests_are_fired=False):
+        client.post("/admin/invoicing/invoice/", {"action": "retry", "_selected_action": [invoice.pk]})
+    assert Invoice.objects.get(pk=invoice.pk).state != "needs_attention"
