@@ -72,9 +72,11 @@ class Command(BaseCommand):
 
     def _wait(self, children):
         def stop(*_):
+            # SIGTERM, not SIGINT: Ctrl-C in a terminal already sent SIGINT to every child, and a
+            # second SIGINT turns Celery's warm shutdown (finish running tasks) into a cold one.
             for child in children:
                 if child.poll() is None:
-                    child.send_signal(signal.SIGINT)
+                    child.send_signal(signal.SIGTERM)
             deadline = time.monotonic() + 10
             for child in children:
                 try:
