@@ -8,6 +8,8 @@ exactly-once, and this module gives it the look-up it needs (``invoice_find``).
 
 from __future__ import annotations
 
+import copy
+import logging
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -17,6 +19,11 @@ from django.utils import translation
 from django_countries import countries
 
 from brickinvoice.errors import ServiceError
+
+logger = logging.getLogger("fatture.documents")
+
+PER_PAGE = 100  # the API maximum (README §3); the spec default is only 5
+MAX_PAGES = 50  # a guard against a provider that never reports its last page
 
 
 @dataclass(frozen=True)
@@ -31,7 +38,7 @@ class DraftLine:
     product_id: int
     name: str
     description: str
-    gross_price: Decimal
+    gross_price: Decimal  # per unit, VAT included (Fatture's items_list[].gross_price is a unit price)
     vat_id: int
     quantity: int = 1
 
@@ -65,8 +72,9 @@ def italian_country_name(iso: str) -> str:
 def entity_fields(data: dict) -> dict:
     """Our customer data as Fatture client fields (README §6)."""
     fields = {k: v for k, v in data.items() if v not in (None, "")}
-    iso = fields.get("country_iso", "")
+    iso = str(fields.get("country_iso", "")).strip().upper()
     if iso:
+        fields["country_iso"] = iso
         fields["country"] = italian_country_name(iso)
     # address_province is a 2-letter Italian sigla; a foreign region goes to address_extra instead.
     province = fields.pop("address_province", "")
@@ -81,9 +89,26 @@ def entity_fields(data: dict) -> dict:
 # --- clients ------------------------------------------------------------------------------
 
 
+def _pages(api, path: str, params: dict):
+    """Every item of a paginated list (README §3): page after page until ``current_page`` reaches
+    ``last_page`` (or, without ``last_page``, until ``next_page_url`` is empty)."""
+    page = 1
+    for _ in range(MAX_PAGES):
+        answer = api.get(path, params={**params, "per_page": PER_PAGE, "page": page})
+        data = answer.get("data") or []
+        yield from data
+        current = int(answer.get("current_page") or page)
+        last = answer.get("last_page")
+        if last is not None:
+            if current >= int(last):
+                return
+        elif not answer.get("next_page_url") or not data:
+            return
+        page = current + 1
+
+
 def _clients(api, q: str) -> list[dict]:
-    answer = api.get(api.company_path("entities/clients"), params={"q": q, "fields": "id,code,name", "per_page": 100})
-    return answer.get("data") or []
+    return list(_pages(api, api.company_path("entities/clients"), {"q": q, "fields": "id,code,name"}))
 
 
 def client_find(api, *, code: str, name: str) -> int | None:
@@ -185,30 +210,55 @@ def invoice_create(api, draft: InvoiceDraft) -> Document:
     return _document(answer["data"])
 
 
+# A look-up filter the server refuses answers 400 or 422; the next, broader filter is tried then.
+_FILTER_REFUSED = (400, 422)
+
+
+def _cannot_tell(exc: ServiceError) -> ServiceError:
+    """The look-up failed, so whether the invoice exists is unknown. The error keeps its code,
+    transience and Retry-After but loses its HTTP status: invoicing reads a 4xx status as "the
+    create call was refused, nothing was created", which is not true of a failed look-up, and it
+    would then create a second invoice."""
+    unknown = copy.copy(exc)
+    unknown.status = None
+    return unknown
+
+
+def _documents_matching(api, *, q: str, marker: str) -> Document | None:
+    fields = "id,number,numeration,subject,date"
+    for doc in _pages(api, api.company_path("issued_documents"), {"type": "invoice", "q": q, "fields": fields}):
+        if "subject" not in doc:
+            # A list that does not show the subject cannot prove the invoice absent.
+            raise ServiceError(
+                "Fatture in Cloud listed invoices without their subject; the order marker cannot be checked.",
+                code="fatture_unavailable",
+                transient=True,
+            )
+        if marker and marker in (doc.get("subject") or ""):
+            return _document(doc)
+    return None
+
+
 def invoice_find(api, *, marker: str, client_id: int, on: date) -> Document | None:
     """The invoice already created for this order, if any (README §10.3: look before retrying).
 
-    ``subject`` is not a documented filter field, so filter on the documented ``entity.id`` and
-    ``date`` and match the marker on our side, over every page.
+    ``subject`` (where the marker is) is not a documented filter field, so the server filters on
+    the documented ``entity.id`` and ``date`` (README §3.1, [3rd]) and the marker is matched here,
+    over every page. If the server refuses that filter (400/422), the broader ``date`` alone is
+    tried. None means "looked and it is not there"; any failure raises an error without an HTTP
+    status ("cannot tell"), so that the caller never takes a failed look-up for "not created".
     """
-    page = 1
-    while True:
-        answer = api.get(
-            api.company_path("issued_documents"),
-            params={
-                "type": "invoice",
-                "q": f"entity.id = {int(client_id)} and date = {q_string(on.isoformat())}",
-                "fields": "id,number,numeration,subject,date",
-                "per_page": 100,
-                "page": page,
-            },
-        )
-        for doc in answer.get("data") or []:
-            if marker and marker in (doc.get("subject") or ""):
-                return _document(doc)
-        if int(answer.get("current_page") or page) >= int(answer.get("last_page") or page):
-            return None
-        page += 1
+    day = q_string(on.isoformat())
+    filters = [f"entity.id = {int(client_id)} and date = {day}", f"date = {day}"]
+    for index, q in enumerate(filters):
+        try:
+            return _documents_matching(api, q=q, marker=marker)
+        except ServiceError as exc:
+            if exc.status in _FILTER_REFUSED and index + 1 < len(filters):
+                logger.warning("fatture refused the invoice look-up filter (%s); trying a broader one", exc.status)
+                continue
+            raise _cannot_tell(exc) from exc
+    return None  # pragma: no cover - the loop always returns or raises
 
 
 def view_url(document_id: int) -> str:

@@ -207,8 +207,12 @@ def _invoice_submit(invoice: Invoice) -> None:
         with company_write_lock(backend.company_id):
             document = backend.create_invoice(draft)
     except ServiceError as exc:
+        # Only the create call's own 4xx answer proves that nothing was created.
+        exc.create_refused = exc.status is not None and 400 <= exc.status < 500
         if exc.status in (404, 422):
-            raise _explain_rejection(invoice.tenant, plan, exc) from exc
+            explained = _explain_rejection(invoice.tenant, plan, exc)
+            explained.create_refused = exc.create_refused
+            raise explained from exc
         raise
     _mark_issued(invoice, document, plan, backend)
 
@@ -256,8 +260,9 @@ def _mark_issued(invoice: Invoice, document, plan, backend) -> None:
 
 
 def _record_service_error(invoice: Invoice, exc: ServiceError) -> InvoiceOutcome:
-    # A 4xx answer proves the create call did nothing; a timeout or 5xx proves nothing.
-    proven_not_created = exc.status is not None and 400 <= exc.status < 500
+    # A 4xx answer to the create call proves it did nothing; a timeout or 5xx proves nothing, and
+    # an error before the create (customer sync, look-up) leaves `uncertain` as it was.
+    proven_not_created = getattr(exc, "create_refused", False)
     invoice.refresh_from_db(fields=["attempts", "uncertain"])
     give_up = not exc.transient or invoice.attempts >= MAX_AUTOMATIC_ATTEMPTS
     retry_in = None
@@ -312,9 +317,11 @@ def invoice_draft(*, plan, order: Order, client_id: int, marker: str, subject: s
                 product_id=line.product_id,
                 name=line.product_name,
                 description=line.description,
+                # Fatture's gross_price is a unit price (README §7.2) and a plan line's amount is
+                # the line total: one unit of the whole amount, so no qty x price can drift.
                 gross_price=line.gross_amount,
                 vat_id=line.vat_id,
-                quantity=line.quantity,
+                quantity=1,
             )
             for line in plan.lines
         ),

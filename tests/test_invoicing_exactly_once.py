@@ -226,3 +226,26 @@ def test_deleted_fatture_product_is_named_in_the_error(seller, fake):
     assert invoice.state == S.NEEDS_ATTENTION and invoice.error_code == "product_not_found"
     assert invoice.error_message == "Product 1004 not found in Fatture in Cloud."
     assert "Product mapping page" in invoice.error_hint
+
+
+def test_quota_answer_before_the_create_keeps_the_invoice_uncertain(seller, fake):
+    import re as regex
+
+    order = make_order(seller, username="uncertain-buyer")
+    fake.fail_next_create.append(("after-create", requests.exceptions.ReadTimeout("read timed out")))
+    invoice, _ = queue_and_run(order)
+    assert invoice.uncertain
+    # The buyer's data changed, so the retry first updates the client, and that call hits the quota.
+    order.ship_city = "Torino"
+    order.save()
+    fake.rsps.replace(
+        responses.PUT,
+        regex.compile(regex.escape(fic("entities/clients/")) + r"\d+"),
+        status=429,
+        headers={"Retry-After": "30"},
+        json={"error": {"message": "Too many requests"}},
+    )
+    services.invoice_process(invoice_id=invoice.id)
+    invoice.refresh_from_db()
+    assert invoice.state == S.FAILED and invoice.uncertain  # still looks before creating next time
+    assert len(fake.documents) == 1
