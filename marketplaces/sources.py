@@ -53,14 +53,14 @@ class BrickLinkSource:
         rows = self.client.list_all_orders(status=self.list_status_filter)
         return [
             ListedOrder(
-                order_id=str(row.get("order_id", "")).strip(),
+                order_id=_order_id(row),
                 ordered_at=iso_or_none(row.get("date_ordered")),
                 status=bricklink_status(row.get("status"), row.get("payment"))[0],
                 marker=payload_hash(row),
                 row=row,
             )
             for row in rows
-            if str(row.get("order_id", "")).strip()
+            if isinstance(row, dict) and _order_id(row)
         ]
 
     def fetch(self, order_id: str) -> NormalisedOrder:
@@ -95,12 +95,13 @@ class BrickOwlSource:
         rows = self.client.list_orders_since(int(start))
         listed = []
         for row in rows:
-            order_id = str(row.get("order_id", "")).strip()
+            order_id = _order_id(row) if isinstance(row, dict) else ""
             if order_id:
                 listed.append(
                     ListedOrder(
                         order_id=order_id,
-                        ordered_at=epoch_or_none(row.get("order_date")),
+                        # order_date in list rows; order_view calls it order_time (reference §5).
+                        ordered_at=epoch_or_none(row.get("order_date") or row.get("order_time")),
                         status=brickowl_status(row.get("status_id"))[0],
                         marker=payload_hash(row),
                         row=row,
@@ -124,6 +125,12 @@ class BrickOwlSource:
 
     def store_name(self, listed: list[ListedOrder]) -> str:
         return ""
+
+
+def _order_id(row: dict) -> str:
+    """The order id as a string; a missing or null id is "" (never the string "None")."""
+    value = row.get("order_id")
+    return "" if value is None else str(value).strip()
 
 
 def source_for(store: StoreConnection) -> BrickLinkSource | BrickOwlSource:

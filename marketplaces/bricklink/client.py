@@ -47,12 +47,29 @@ class BrickLinkCredentials:
 _IP_RE = re.compile(r"IP:\s*([0-9a-fA-F.:]+)")
 
 
+class _BrickLinkOAuth1(OAuth1):
+    """OAuth1 that sends ``realm=""`` first in the header, the form BrickLink documents (§2).
+
+    oauthlib omits an empty realm; the realm is outside the signature base string (RFC 5849
+    §3.4.1.3.1), so adding it afterwards leaves the signature valid.
+    """
+
+    def __call__(self, request):
+        request = super().__call__(request)
+        header = request.headers.get("Authorization")
+        if isinstance(header, bytes):
+            header = header.decode()
+        if header and header.startswith("OAuth ") and "realm=" not in header:
+            request.headers["Authorization"] = 'OAuth realm="", ' + header[len("OAuth ") :]
+        return request
+
+
 class BrickLinkClient:
     """One seller's BrickLink API. Methods return the envelope's ``data``; failures raise."""
 
     def __init__(self, credentials: BrickLinkCredentials):
         self.session = build_session("bricklink")
-        self.session.auth = OAuth1(
+        self.session.auth = _BrickLinkOAuth1(
             credentials.consumer_key,
             client_secret=credentials.consumer_secret,
             resource_owner_key=credentials.token_value,
@@ -122,6 +139,10 @@ def unwrap(response: requests.Response) -> Any:
     try:
         body = response.json()
     except ValueError:
+        # A gateway's plain 401/403/404 still means what its status says: an HTML 401 is bad
+        # credentials (the seller must act), not an outage to retry forever.
+        if 400 <= response.status_code < 500:
+            raise _error_for(response.status_code, "", "", response) from None
         # nginx 503 pages when too many requests are in flight, proxies, maintenance pages.
         raise Unreachable(f"BrickLink sent a non-JSON answer (HTTP {response.status_code}).") from None
     meta = body.get("meta") if isinstance(body, dict) else None

@@ -45,7 +45,7 @@ def normalise_status(status, payment: dict | None) -> tuple[str, str | None]:
     Returns the status and, for an unknown value, a data error (the order is then held).
     """
     raw = str(status or "").strip().upper()
-    payment = payment or {}
+    payment = payment if isinstance(payment, dict) else {}
     payment_status = str(payment.get("status") or "").strip().upper()
     if raw in CANCELLED_STATUSES:
         return OrderStatus.CANCELLED, None
@@ -68,9 +68,9 @@ def normalise_status(status, payment: dict | None) -> tuple[str, str | None]:
 def normalise_order(order: dict, batches: list[list[dict]]) -> NormalisedOrder:
     """One BrickLink order (``GET /orders/{id}`` data) with its item batches."""
     errors: list[str] = []
-    cost = order.get("cost") or {}
-    payment = order.get("payment") or {}
-    address = (order.get("shipping") or {}).get("address") or {}
+    cost = _dict(order.get("cost"))
+    payment = _dict(order.get("payment"))
+    address = _dict(_dict(order.get("shipping")).get("address"))
 
     status, status_error = normalise_status(order.get("status"), payment)
     if status_error:
@@ -82,7 +82,8 @@ def normalise_order(order: dict, batches: list[list[dict]]) -> NormalisedOrder:
 
     result = NormalisedOrder(
         marketplace="bricklink",
-        marketplace_order_id=str(order.get("order_id", "")).strip(),
+        # A null id is "", never the string "None".
+        marketplace_order_id=str(order.get("order_id") if order.get("order_id") is not None else "").strip(),
         ordered_at=ordered_at,
         paid_at=iso_or_none(payment.get("date_paid")),
         status_changed_at=iso_or_none(order.get("date_status_changed")),
@@ -102,7 +103,9 @@ def normalise_order(order: dict, batches: list[list[dict]]) -> NormalisedOrder:
 
 
 def _address(result: NormalisedOrder, address: dict, errors: list[str]) -> None:
-    name = address.get("name") or {}
+    name = address.get("name")
+    # An object per the docs; tolerate a plain string name rather than crash the import.
+    name = {"full": name} if isinstance(name, str) else _dict(name)
     full_name = text(name.get("full"), 200) or " ".join(filter(None, [text(name.get("first")), text(name.get("last"))]))
     # BrickLink's username is the buyer identity; the real name only lives in the address.
     result.ship_name = full_name
@@ -123,7 +126,11 @@ def _address(result: NormalisedOrder, address: dict, errors: list[str]) -> None:
 def _from_free_text(result: NormalisedOrder, full: str) -> None:
     """Structured fields are only there for normalised addresses (reference §10.9): fall back
     to the free-text ``full`` address, street first, and pick up a leading-digits postcode."""
-    lines = [line.strip() for line in full.replace("\r\n", "\n").split("\n") if line.strip()]
+    # The separators (\n, \r\n, maybe \r) are unconfirmed [U]: splitlines() takes them all.
+    lines = [line.strip() for line in full.splitlines() if line.strip()]
+    # Some blobs start with the recipient's name [U]; it is not the street.
+    if len(lines) > 1 and result.ship_name and lines[0].casefold() == result.ship_name.casefold():
+        lines = lines[1:]
     if not lines:
         return
     result.ship_address1 = lines[0][:255]
@@ -156,14 +163,20 @@ def _money(result: NormalisedOrder, order: dict, cost: dict, errors: list[str]) 
 
     # Tax BrickLink collects and keeps (reference §9 a, b): inside grand_total, never seller revenue.
     sales_tax = money(cost.get("salesTax", cost.get("salesTax_collected_by_BL")), "cost.salesTax", errors)
-    if not order.get("salesTax_collected_by_bl") and not sales_tax:
-        sales_tax = ZERO
-    vat = ZERO
     final_total = money(cost.get("final_total"), "cost.final_total", errors) if cost.get("final_total") else None
-    if order.get("vat_collected_by_bl"):
-        # cost.vat is the likely field for BrickLink-collected VAT [U]; fall back to the gap
-        # between grand_total and final_total when it is missing.
-        vat = money(cost.get("vat"), "cost.vat", errors)
+    vat_flag = _flag(order.get("vat_collected_by_bl"))
+    # cost.vat is the likely field for BrickLink-collected VAT [U].
+    vat = money(cost.get("vat"), "cost.vat", errors) if vat_flag else ZERO
+    if _flag(order.get("salesTax_collected_by_bl")) and not sales_tax:
+        # The amount field is often absent (reference §6: the documented name is usually missing);
+        # final_total = grand_total − sales tax collected by BL [D] gives it.
+        gap = result.grand_total - final_total - vat if final_total is not None else ZERO
+        if gap > ZERO:
+            sales_tax = gap
+        elif "salesTax" not in cost and "salesTax_collected_by_BL" not in cost:
+            errors.append("BrickLink says it collected sales tax on this order but reports no amount.")
+    if vat_flag:
+        # Fall back to the gap between grand_total and final_total when cost.vat is missing.
         if not vat and final_total is not None and result.grand_total - final_total - sales_tax > ZERO:
             vat = result.grand_total - final_total - sales_tax
         if not vat:
@@ -177,10 +190,22 @@ def _money(result: NormalisedOrder, order: dict, cost: dict, errors: list[str]) 
         )
 
 
+def _dict(value) -> dict:
+    """A nested object, or ``{}`` when it is missing, null or not an object."""
+    return value if isinstance(value, dict) else {}
+
+
+def _flag(value) -> bool:
+    """A JSON boolean; tolerate ``"true"``/``"false"``/``1``/``0`` (a string "false" is truthy)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "y")
+    return bool(value)
+
+
 def _items(batches: list[list[dict]], errors: list[str]) -> list[NormalisedItem]:
     items: list[NormalisedItem] = []
-    for batch_no, batch in enumerate(batches or [], start=1):
-        for row in batch or []:
+    for batch_no, batch in enumerate(batches if isinstance(batches, list) else [], start=1):
+        for row in batch if isinstance(batch, list) else [batch]:
             if not isinstance(row, dict):
                 errors.append(f"An item of batch {batch_no} is unreadable.")
                 continue
@@ -189,7 +214,7 @@ def _items(batches: list[list[dict]], errors: list[str]) -> list[NormalisedItem]
 
 
 def _item(row: dict, batch_no: int, position: int, errors: list[str]) -> NormalisedItem:
-    catalog = row.get("item") or {}
+    catalog = _dict(row.get("item"))
     label = f"Lot {row.get('inventory_id', '?')}"
     quantity = integer(row.get("quantity"), f"{label} quantity", errors)
     final = row.get("unit_price_final")
@@ -200,7 +225,7 @@ def _item(row: dict, batch_no: int, position: int, errors: list[str]) -> Normali
         errors.append(f"{label} has an unknown condition {new_or_used!r}; treated as new.")
     color_id = row.get("color_id")
     return NormalisedItem(
-        lot_id=str(row.get("inventory_id", ""))[:40],
+        lot_id=str(row.get("inventory_id") if row.get("inventory_id") is not None else "")[:40],
         item_no=text(catalog.get("no"), 80),
         item_type=text(catalog.get("type"), 40),
         name=text(catalog.get("name"), 500),

@@ -23,6 +23,9 @@ from ..retry import with_retries
 
 # BrickOwl's documented maximum page size for order/list.
 MAX_LIST_LIMIT = 5000
+# Its documented default: a server that ignores or caps ``limit`` there (older docs) may cut a
+# page at this size, so a page this long is treated as possibly incomplete.
+DEFAULT_LIST_LIMIT = 500
 # A bound on paging (a million orders): a server that keeps sending full pages must not loop us.
 MAX_LIST_PAGES = 200
 
@@ -69,15 +72,19 @@ class BrickOwlClient:
         A full page means there may be more: the next page starts at the newest ``order_date`` of
         this one (inclusive, so rows of that second come again and are de-duplicated). This assumes
         the capped page holds the *oldest* rows at or after ``order_time`` (``sort_by=created``),
-        which the docs imply but do not state [U].
+        which the docs imply but do not state [U]. A page of exactly 500 rows (the documented
+        default) also counts as possibly capped, for a server that ignores ``limit``; the extra page it
+        costs returns nothing new and ends the walk.
         """
         seen: dict[str, dict] = {}
         cursor = int(order_time)
         for _page in range(MAX_LIST_PAGES):
             rows = self.list_orders(order_time=cursor, limit=limit)
-            for row in rows:
+            fresh = [row for row in rows if str(row.get("order_id")) not in seen]
+            for row in fresh:
                 seen.setdefault(str(row.get("order_id")), row)
-            if len(rows) < limit:
+            # Shorter than asked for, and not exactly BrickOwl's default cap: nothing is left.
+            if len(rows) < limit and (len(rows) != DEFAULT_LIST_LIMIT or not fresh):
                 return list(seen.values())
             newest = max(_int(row.get("order_date")) for row in rows)
             # A full page of one single second cannot be paged past by time; step over it rather
@@ -129,7 +136,7 @@ class BrickOwlClient:
             raise Unreachable(f"BrickOwl server error (HTTP {status}).", status=status)
         if status in (401, 403) or (error is not None and any(w in text.lower() for w in _CREDENTIAL_WORDS)):
             raise BadCredentials(f"BrickOwl: {text or f'HTTP {status}'}", status=status)
-        if status == 404:
+        if status == 404 or _names_missing_resource(text):
             raise NotFound(f"BrickOwl: {text or 'not found'}", status=status)
         if error is not None or not response.ok:
             raise MarketplaceError(f"BrickOwl: {text or f'HTTP {status}'}", status=status)
@@ -141,6 +148,13 @@ class BrickOwlClient:
         text = (error.get("status") or error.get("message") or str(error)) if isinstance(error, dict) else str(error)
         # Never echo the key back, should BrickOwl ever quote it.
         return str(text).replace(self._key, "********")[:300] if self._key else str(text)[:300]
+
+
+def _names_missing_resource(text: str) -> bool:
+    """An error object like ``{"error": {"status": "Order not found"}}`` (possibly on HTTP 200):
+    one order is gone, skip it. "Store not found ... list_type" is a setup problem, not that."""
+    lowered = text.lower()
+    return "not found" in lowered and "store" not in lowered
 
 
 def _int(value) -> int:

@@ -56,7 +56,8 @@ def normalise_order(order: dict, items: list[dict]) -> NormalisedOrder:
 
     result = NormalisedOrder(
         marketplace="brickowl",
-        marketplace_order_id=str(order.get("order_id", "")).strip(),
+        # A null id is "", never the string "None".
+        marketplace_order_id=str(order.get("order_id") if order.get("order_id") is not None else "").strip(),
         ordered_at=ordered_at,
         # BrickOwl exposes no payment timestamp; consumers fall back to the order date.
         paid_at=None,
