@@ -41,11 +41,11 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="session", autouse=True)
 def _orm_beside_playwright():
-    """Playwright's sync API runs an event loop in this thread; the ORM calls of these tests (and
-    their database set-up and flush) are still synchronous. Restored after the module, so the
-    rest of the suite keeps Django's async-safety check."""
+    """Playwright's sync API runs an event loop in this thread for the rest of the session; the
+    ORM calls of these tests, their flushes and the test database's teardown are still
+    synchronous. Only sessions that run these tests get it (make test runs them on their own)."""
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     yield
