@@ -158,7 +158,8 @@ class Order(models.Model):
             models.UniqueConstraint(fields=["store", "marketplace_order_id"], name="uniq_order_per_store"),
         ]
         indexes = [
-            models.Index(fields=["tenant", "-ordered_at"], name="order_tenant_date_idx"),
+            models.Index(fields=["tenant", "-ordered_at", "-id"], name="order_tenant_date_id_idx"),
+            models.Index(fields=["tenant", "marketplace_order_id"], name="order_tenant_number_idx"),
             models.Index(fields=["tenant", "status", "-ordered_at"], name="order_tenant_status_idx"),
             models.Index(fields=["store", "-ordered_at"], name="order_store_date_idx"),
         ]

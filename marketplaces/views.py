@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -118,7 +117,7 @@ def order_list(request):
         status=filters.get("status", ""),
         query=filters.get("q", ""),
     )
-    page = Paginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    page = selectors.order_page(orders=orders, number=request.GET.get("page"), per_page=ORDERS_PER_PAGE)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "marketplaces/orders.html", {"form": form, "page": page, "query": query.urlencode()})
