@@ -253,6 +253,8 @@ HTTP_TIMEOUT = (env.float("HTTP_CONNECT_TIMEOUT", default=5.0), env.float("HTTP_
 # Quota guards (docs/operations.md): stay under the providers' limits with a margin.
 FATTURE_HOURLY_BUDGET = env.int("FATTURE_HOURLY_BUDGET", default=950)
 BRICKLINK_DAILY_CALL_BUDGET = env.int("BRICKLINK_DAILY_CALL_BUDGET", default=4500)
+# Seconds between two BrickOwl calls of one store (BrickOwl allows 600 a minute).
+BRICKOWL_MIN_CALL_INTERVAL = env.float("BRICKOWL_MIN_CALL_INTERVAL", default=0.1)
 # Our servers' egress IP, shown to sellers who must bind their BrickLink token to it.
 BRICKLINK_EGRESS_IP = env.str("BRICKLINK_EGRESS_IP", default="")
 # Where the OAuth callback is served from, as Fatture must see it (registered redirect URI).

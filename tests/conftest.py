@@ -16,6 +16,8 @@ def pytest_configure(config):
 
     from django.conf import settings
 
+    # Fakes answer instantly and have no rate limit; pacing is tested on its own.
+    settings.BRICKOWL_MIN_CALL_INTERVAL = 0
     engine = settings.DATABASES["default"]["ENGINE"]
     if "postgresql" not in engine and not os.environ.get("ALLOW_SQLITE_TESTS"):
         raise pytest.UsageError(

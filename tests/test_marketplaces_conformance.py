@@ -451,3 +451,21 @@ def test_brickowl_import_skips_an_order_reported_not_found_and_imports_the_rest(
     assert result.complete, result.stopped_reason
     assert result.failed_order_ids == ["111"]
     assert list(Order.objects.filter(store=store).values_list("marketplace_order_id", flat=True)) == ["7654321"]
+
+
+def test_brickowl_calls_are_paced_under_600_a_minute(settings):
+    import time
+
+    import responses as rsps_lib
+
+    from marketplaces.brickowl.client import BrickOwlClient
+
+    settings.BRICKOWL_MIN_CALL_INTERVAL = 0.1
+    client = BrickOwlClient("paced-key")
+    with rsps_lib.RequestsMock() as rsps:
+        rsps.add(rsps_lib.GET, f"{settings.BRICKOWL_API_URL}/order/view", json={"order_id": "1"})
+        started = time.monotonic()
+        for _ in range(4):
+            client.order_view("1")
+        elapsed = time.monotonic() - started
+    assert elapsed >= 0.3  # three gaps of at least 0.1 s: at most 600 calls a minute

@@ -11,6 +11,7 @@ The key travels in the query string: ``brickinvoice.http`` logs only the path, a
 built here contains the URL or the key.
 """
 
+import time
 from typing import Any
 
 import requests
@@ -38,6 +39,7 @@ class BrickOwlClient:
     def __init__(self, api_key: str):
         self._key = api_key.strip()
         self.session = build_session("brickowl")
+        self._last_call = float("-inf")
         self.base_url = settings.BRICKOWL_API_URL
 
     def __repr__(self) -> str:
@@ -109,7 +111,18 @@ class BrickOwlClient:
     def _get(self, path: str, params: dict | None = None) -> Any:
         return with_retries(lambda: self._get_once(path, params))
 
+    def _pace(self) -> None:
+        """Keep under BrickOwl's 600 calls a minute (reference §1): a first import of thousands of
+        orders would otherwise hit 429 within seconds and stop. One store imports in one task at a
+        time, so pacing per client is pacing per key."""
+        interval = float(getattr(settings, "BRICKOWL_MIN_CALL_INTERVAL", 0.1))
+        wait = self._last_call + interval - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self._last_call = time.monotonic()
+
     def _get_once(self, path: str, params: dict | None) -> Any:
+        self._pace()
         try:
             response = self.session.get(f"{self.base_url}/{path}", params={"key": self._key, **(params or {})})
         except requests.Timeout as exc:
