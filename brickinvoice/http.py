@@ -3,6 +3,7 @@
 method, path, status and duration, never a query string, header or body.
 """
 
+import email.utils
 import logging
 import time
 from urllib.parse import urlsplit
@@ -44,3 +45,19 @@ class ProviderSession(requests.Session):
 
 def build_session(provider: str) -> ProviderSession:
     return ProviderSession(provider)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None if absent or unreadable."""
+    if value is None or str(value).strip() == "":
+        return None
+    value = str(value).strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

@@ -3,12 +3,10 @@ from an HTTP response to them. Each carries a code of brickinvoice.errors.CATALO
 
 from __future__ import annotations
 
-import email.utils
-import time
-
 import requests
 
 from brickinvoice.errors import ServiceError
+from brickinvoice.http import parse_retry_after
 
 DETAIL_LIMIT = 2000
 
@@ -74,22 +72,6 @@ class FattureUnavailable(FattureError):
 class NoCompanySelected(FattureError):
     code = "no_company_selected"
     transient = False
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None if absent or unreadable."""
-    if value is None or str(value).strip() == "":
-        return None
-    value = str(value).strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _flatten(value) -> list[str]:

@@ -264,6 +264,7 @@ class PlanPreview:
     """What the seller sees before creating anything (the 'test with a sample order' page)."""
 
     plan: InvoicePlan | None = None
-    error: PlanError | None = None
+    error: Exception | None = None
+    error_text: object | None = None  # brickinvoice.errors.ErrorText for the template
     ineligible: str | None = None
     warnings: list[str] = field(default_factory=list)

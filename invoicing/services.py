@@ -80,18 +80,17 @@ def invoices_queue_eligible(*, tenant: Tenant, store_id: int | None = None, sync
     """Create the invoice rows of eligible orders and queue one task each, after commit."""
     from .tasks import invoice_order
 
-    queued: list[int] = []
     with transaction.atomic():
-        for order_id in eligible_orders(tenant=tenant, store_id=store_id).values_list("id", flat=True):
-            invoice, created = Invoice.objects.get_or_create(
-                order_id=order_id, defaults={"tenant": tenant, "sync_run": sync_run}
-            )
-            if not created and invoice.state not in (S.PENDING, S.SKIPPED):
-                continue
-            Invoice.objects.filter(id=invoice.id, state__in=[S.PENDING, S.SKIPPED]).update(
-                state=S.PENDING, sync_run=sync_run
-            )
-            queued.append(invoice.id)
+        # A few statements for the whole batch, not a get-or-create per order: a first sync of a
+        # large store queues thousands of orders.
+        order_ids = list(eligible_orders(tenant=tenant, store_id=store_id).values_list("id", flat=True))
+        Invoice.objects.bulk_create(
+            [Invoice(tenant=tenant, order_id=order_id, sync_run=sync_run) for order_id in order_ids],
+            ignore_conflicts=True,
+        )
+        waiting = Invoice.objects.filter(order_id__in=order_ids, state__in=[S.PENDING, S.SKIPPED])
+        queued = list(waiting.values_list("id", flat=True))
+        waiting.filter(id__in=queued).update(state=S.PENDING, sync_run=sync_run)
         if sync_run and queued:
             SyncRun.objects.filter(id=sync_run.id).update(invoices_queued=F("invoices_queued") + len(queued))
         for invoice_id in queued:

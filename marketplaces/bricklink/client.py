@@ -20,7 +20,7 @@ import requests
 from django.conf import settings
 from requests_oauthlib import OAuth1
 
-from brickinvoice.http import build_session
+from brickinvoice.http import build_session, parse_retry_after
 
 from ..errors import BadCredentials, IpMismatch, MarketplaceError, NotFound, QuotaExceeded, Unreachable
 from ..retry import with_retries
@@ -188,7 +188,4 @@ def _error_for(code: int, message: str, description: str, response) -> Marketpla
 
 
 def _retry_after(response) -> float | None:
-    try:
-        return float(response.headers.get("Retry-After", ""))
-    except ValueError:
-        return None
+    return parse_retry_after(response.headers.get("Retry-After"))

@@ -17,7 +17,7 @@ from typing import Any
 import requests
 from django.conf import settings
 
-from brickinvoice.http import build_session
+from brickinvoice.http import build_session, parse_retry_after
 
 from ..errors import BadCredentials, MarketplaceError, NotFound, QuotaExceeded, Unreachable
 from ..retry import with_retries
@@ -178,7 +178,4 @@ def _int(value) -> int:
 
 
 def _retry_after(response) -> float | None:
-    try:
-        return float(response.headers.get("Retry-After", ""))
-    except ValueError:
-        return None
+    return parse_retry_after(response.headers.get("Retry-After"))
