@@ -1,8 +1,9 @@
 """The orders dashboard (``/home/orders``) with 100,000 orders in one tenant, under load.
 
-In a throw-away database ``bench_dashboard``: one seller with a BrickLink and a BrickOwl store,
-``--orders`` orders (bulk-inserted, realistic mix of countries, statuses and buyers; about 40 %
-with an issued invoice) plus a second tenant's orders next to them. Then:
+In a throw-away database (``bench_dashboard``, or ``--database-name``): one seller with a
+BrickLink and a BrickOwl store, ``--orders`` orders (bulk-inserted, realistic mix of countries,
+statuses and buyers; about 40 % with an issued invoice) plus a second tenant's orders next to
+them. Then:
 
 1. SQL queries per page, in-process (Django test client + CaptureQueriesContext), at 10,000 and
    at the full size, for page 1, a deep page, the last page, a status filter, a store filter and
@@ -13,6 +14,7 @@ with an issued invoice) plus a second tenant's orders next to them. Then:
    is bounded in requests and seconds.
 
     .venv/bin/python bench/dashboard_bench.py [--orders 100000] [--requests 300] [--concurrency 2]
+                                              [--database-name bench_dashboard]
 
 Prints tables and writes bench/results/dashboard.json. Drops its database and stops its server.
 """
@@ -51,8 +53,7 @@ REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
 # creates the session) and the server (which must accept it).
 SECRET_KEY = "bench-dashboard-secret-key-not-used-anywhere-else-0123456789"
 FIELD_KEY = "YmVuY2gtZGFzaGJvYXJkLWZpZWxkLWtleS0zMmJ5dGU="
-SERVER_ENV = {
-    "DATABASE_URL": database_url(DB),
+SERVER_ENV = {  # and DATABASE_URL, of --database-name
     "REDIS_URL": REDIS,
     "DEBUG": "false",
     "SECRET_KEY": SECRET_KEY,
@@ -249,15 +250,11 @@ ALTERNATIVES = [
         "",
     ),
     (
-        "search COUNT with pg_trgm GIN indexes",
+        "search COUNT with pg_trgm GIN indexes (migration 0003)",
         "SELECT COUNT(*) FROM marketplaces_order WHERE tenant_id = %(tenant)s AND (marketplace_order_id = %(q)s OR "
         "UPPER(buyer_username) LIKE UPPER(%(like)s) OR UPPER(buyer_name) LIKE UPPER(%(like)s) OR "
         "UPPER(ship_name) LIKE UPPER(%(like)s))",
-        "CREATE EXTENSION IF NOT EXISTS pg_trgm; "
-        "CREATE INDEX bench_order_user_trgm ON marketplaces_order USING gin (UPPER(buyer_username) gin_trgm_ops); "
-        "CREATE INDEX bench_order_name_trgm ON marketplaces_order USING gin (UPPER(buyer_name) gin_trgm_ops); "
-        "CREATE INDEX bench_order_ship_trgm ON marketplaces_order USING gin (UPPER(ship_name) gin_trgm_ops); "
-        "ANALYZE marketplaces_order",
+        "",
     ),
 ]
 
@@ -333,14 +330,22 @@ def main():
     parser.add_argument("--seconds", type=float, default=60, help="time bound per scenario")
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--database-name",
+        default=DB,
+        help="the throw-away PostgreSQL database, created and dropped by the run (must start with bench_)",
+    )
     args = parser.parse_args()
+    if not args.database_name.startswith("bench_"):
+        parser.error("--database-name must start with bench_: the run drops it")
+    db = args.database_name
 
     # This process and the server share the settings (same keys, same database).
     static_root = tempfile.mkdtemp(prefix="bench-static-")
-    server_env = SERVER_ENV | {"BENCH_STATIC_ROOT": static_root}
+    server_env = SERVER_ENV | {"DATABASE_URL": database_url(db), "BENCH_STATIC_ROOT": static_root}
     os.environ.update(server_env | {"DJANGO_SETTINGS_MODULE": "bench.settings_bench"})
     env = base_env(**server_env) | {"DJANGO_SETTINGS_MODULE": "bench.settings_bench"}
-    create_database(DB)
+    create_database(db)
     report: dict = {"orders": args.orders, "concurrency": args.concurrency, "workers": args.workers}
     try:
         migrate(env)
@@ -445,7 +450,7 @@ def main():
         from django.db import connections
 
         connections.close_all()
-        drop_database(DB)
+        drop_database(db)
         shutil.rmtree(static_root, ignore_errors=True)
     for data in (report.get("queries_small", {}), report.get("queries_full", {})):
         for row in data.values():

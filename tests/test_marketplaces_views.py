@@ -387,6 +387,96 @@ def test_orders_page_paginates_by_50_keeping_the_filters(owner_client, tenant):
     assert "Page 3 of 3" in third.content.decode()
 
 
+def _tied_orders(tenant, other_tenant):
+    """7 orders of ``tenant`` with ties on ``ordered_at`` (created so that ids do not follow the
+    dates), plus another tenant's orders interleaved, which no page may show."""
+    store = BrickLinkStoreFactory(tenant=tenant)
+    foreign = BrickLinkStoreFactory(tenant=other_tenant)
+    day = datetime(2024, 3, 1, tzinfo=UTC)
+    for hours in (5, 1, 1, 9, 5, 1, 3):
+        OrderFactory(store=store, ordered_at=day + timedelta(hours=hours), buyer_name="Anna Rossi")
+        OrderFactory(store=foreign, ordered_at=day + timedelta(hours=hours), buyer_name="Anna Rossi")
+    return store
+
+
+@pytest.mark.parametrize("per_page", [1, 2, 3, 4, 7, 10])
+def test_order_page_from_the_end_returns_the_same_rows_in_the_same_order_as_a_plain_page(
+    tenant, other_tenant, per_page, django_assert_num_queries
+):
+    from django.core.paginator import Paginator
+
+    from marketplaces import selectors
+
+    _tied_orders(tenant, other_tenant)
+    orders = selectors.order_list(tenant=tenant)
+    plain = list(Order.objects.filter(tenant=tenant).order_by("-ordered_at", "-id").values_list("id", flat=True))
+    assert len(plain) == 7
+    expected_pages = Paginator(plain, per_page)
+
+    for number in [*range(1, expected_pages.num_pages + 1), None, "", "abc", "0", "-1", "99", "2.0"]:
+        expected = expected_pages.get_page(number)
+        with django_assert_num_queries(3):  # count, ids, rows: the same on either path
+            page = selectors.order_page(orders=orders, number=number, per_page=per_page)
+
+        assert [order.id for order in page.object_list] == list(expected.object_list), number
+        assert (page.number, page.paginator.count, page.paginator.num_pages) == (
+            expected.number,
+            7,
+            expected_pages.num_pages,
+        )
+        assert (page.has_next(), page.has_previous(), page.start_index(), page.end_index()) == (
+            expected.has_next(),
+            expected.has_previous(),
+            expected.start_index(),
+            expected.end_index(),
+        )
+        assert len(page) == len(expected)
+        assert all(order.store.tenant_id == tenant.pk for order in page.object_list)
+
+
+def test_order_page_reads_a_late_page_in_reverse_and_an_early_one_forwards(tenant, other_tenant):
+    from django.test.utils import CaptureQueriesContext
+
+    from marketplaces import selectors
+
+    _tied_orders(tenant, other_tenant)
+    orders = selectors.order_list(tenant=tenant)
+
+    def ids_sql(number):
+        with CaptureQueriesContext(connection) as ctx:
+            selectors.order_page(orders=orders, number=number, per_page=2)
+        return ctx.captured_queries[1]["sql"]
+
+    assert '"ordered_at" DESC' in ids_sql(1) and "OFFSET" not in ids_sql(1)
+    assert '"ordered_at" DESC' in ids_sql(2)
+    # Pages 3 and 4 of 4 (rows 5-6 and 7): a small OFFSET from the other end.
+    assert '"ordered_at" ASC' in ids_sql(3) and "OFFSET 1" in ids_sql(3)
+    assert '"ordered_at" ASC' in ids_sql(4) and "OFFSET" not in ids_sql(4)
+    # Without a total ordering the reversed read could swap tied rows: it stays forwards.
+    by_date_only = Order.objects.filter(tenant=tenant).order_by("-ordered_at")
+    with CaptureQueriesContext(connection) as ctx:
+        selectors.order_page(orders=by_date_only, number=4, per_page=2)
+    assert '"ordered_at" DESC' in ctx.captured_queries[1]["sql"]
+
+
+def test_order_search_can_use_the_trigram_indexes(tenant, other_tenant):
+    """The migration's GIN indexes match the SQL ``icontains`` compiles to (``UPPER(col::text)
+    LIKE UPPER('%q%')``), column by column: an index on another expression would be ignored."""
+    if connection.vendor != "postgresql":
+        pytest.skip("pg_trgm indexes exist on PostgreSQL only")
+    _tied_orders(tenant, other_tenant)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a 14-row table: make the planner show its options
+
+    for column, index in [
+        ("buyer_username", "order_buyer_username_trgm"),
+        ("buyer_name", "order_buyer_name_trgm"),
+        ("ship_name", "order_ship_name_trgm"),
+    ]:
+        plan = Order.objects.filter(**{f"{column}__icontains": "rossi"}).values_list("id").explain()
+        assert f"Bitmap Index Scan on {index}" in plan, plan
+
+
 def test_orders_page_query_count_does_not_grow_with_the_number_of_orders(
     owner_client, tenant, django_assert_max_num_queries
 ):
