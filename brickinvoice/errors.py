@@ -110,6 +110,10 @@ CATALOGUE: dict[str, ErrorText] = {
         "This order's data from the marketplace is incomplete or malformed.",
         "Check the order on the marketplace; it is re-read at the next sync. The problem is named below.",
     ),
+    "internal_unavailable": ErrorText(
+        "Our queue and cache service (Redis) was briefly unreachable.",
+        "Nothing to do: invoicing retries by itself, and the order was not invoiced twice.",
+    ),
     "internal_error": ErrorText(
         "Something went wrong on our side.",
         "Press Retry. If it happens again, contact support; nothing was lost.",

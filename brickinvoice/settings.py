@@ -225,6 +225,9 @@ CELERY_TASK_ROUTES = {
     "invoicing.tasks.import_store_and_queue": {"queue": "marketplaces"},
     "invoicing.tasks.*": {"queue": "default"},
 }
+# How long a claimed invoice belongs to its worker before the safety net may take it over. Must be
+# longer than the invoice task's hard time limit (180 s, invoicing/tasks.py; checked at start-up).
+INVOICE_CLAIM_LEASE_SECONDS = env.int("INVOICE_CLAIM_LEASE_SECONDS", default=600)
 CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 360
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -233,7 +236,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Static entries; the per-tenant sync schedules are rows written by invoicing.services.
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stuck-invoices": {"task": "invoicing.tasks.requeue_stuck_invoices", "schedule": 300.0},
+    "requeue-stuck-invoices": {
+        "task": "invoicing.tasks.requeue_stuck_invoices",
+        "schedule": env.float("INVOICE_REQUEUE_EVERY_SECONDS", default=300.0),
+    },
 }
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -251,7 +257,12 @@ BRICKOWL_API_URL = env.str("BRICKOWL_API_URL", default="https://api.brickowl.com
 # Seconds: (connect, read) for every third-party call.
 HTTP_TIMEOUT = (env.float("HTTP_CONNECT_TIMEOUT", default=5.0), env.float("HTTP_READ_TIMEOUT", default=30.0))
 # Quota guards (docs/operations.md): stay under the providers' limits with a margin.
-FATTURE_HOURLY_BUDGET = env.int("FATTURE_HOURLY_BUDGET", default=950)
+FATTURE_HOURLY_BUDGET = env.int("FATTURE_HOURLY_BUDGET", default=950)  # of 1,000 per hour
+FATTURE_SHORT_BUDGET = env.int("FATTURE_SHORT_BUDGET", default=150)  # per bucket; Fatture: 300 / 5 min rolling
+FATTURE_SHORT_WINDOW_SECONDS = env.int("FATTURE_SHORT_WINDOW_SECONDS", default=300)
+# The length of Fatture's quota hour. Only bench/pipeline_bench.py changes it (to speed the clock,
+# with a sandbox whose hour is as short); never set it against the real service.
+FATTURE_HOUR_SECONDS = env.int("FATTURE_HOUR_SECONDS", default=3600)
 BRICKLINK_DAILY_CALL_BUDGET = env.int("BRICKLINK_DAILY_CALL_BUDGET", default=4500)
 # Seconds between two BrickOwl calls of one store (BrickOwl allows 600 a minute).
 BRICKOWL_MIN_CALL_INTERVAL = env.float("BRICKOWL_MIN_CALL_INTERVAL", default=0.1)

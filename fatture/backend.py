@@ -109,6 +109,13 @@ def backend_for_tenant(tenant: Tenant) -> FattureBackend:
     return FattureBackend(connection)
 
 
+def company_of(tenant: Tenant) -> int | None:
+    """The tenant's selected Fatture company id, if any (one query): what the invoice tasks carry
+    so a worker can check the company's quota before it touches the invoice."""
+    connection = services.connection_for(tenant=tenant)
+    return connection.company_id if connection is not None else None
+
+
 def fatture_health(*, tenant: Tenant) -> dict:
     """Dashboard status row ``{label, ok, status, detail, hint}`` (database only)."""
     return services.fatture_health(tenant=tenant)

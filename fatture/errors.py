@@ -34,6 +34,13 @@ class FattureQuotaExceeded(FattureError):
     transient = True
 
 
+class FattureBudgetSpent(FattureQuotaExceeded):
+    """Our own per-company budget (or a remembered Retry-After) refused the call: nothing was sent,
+    so a create refused this way proves that no document was created."""
+
+    request_sent = False
+
+
 class FatturePermissionDenied(FattureError):
     """403 without Retry-After: missing scope, user permission or an expired plan. Do not retry."""
 

@@ -1,4 +1,24 @@
 from django.apps import AppConfig
+from django.conf import settings
+from django.core import checks
+
+
+@checks.register()
+def claim_lease_outlives_the_task(app_configs, **kwargs):
+    """A claim must outlive the invoice task's hard time limit, or the safety net could hand an
+    invoice to a second worker while the first is still writing it (a duplicate invoice)."""
+    from .tasks import invoice_order
+
+    limit = invoice_order.time_limit or settings.CELERY_TASK_TIME_LIMIT
+    if limit >= settings.INVOICE_CLAIM_LEASE_SECONDS:
+        return [
+            checks.Error(
+                f"INVOICE_CLAIM_LEASE_SECONDS ({settings.INVOICE_CLAIM_LEASE_SECONDS}) must be longer than the "
+                f"invoice task's hard time limit ({limit} s).",
+                id="invoicing.E001",
+            )
+        ]
+    return []
 
 
 class InvoicingConfig(AppConfig):

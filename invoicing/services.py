@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import random
 import time
 import uuid
 from contextlib import contextmanager
@@ -23,9 +24,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from accounts.models import Tenant
 from accounts.services import settings_for
@@ -38,7 +40,7 @@ from .plan import MappedProduct, PlanError, SellerRules, build_plan, ineligibili
 logger = logging.getLogger(__name__)
 
 # Longer than the invoice task's hard time limit: a live task never loses its claim.
-CLAIM_LEASE = timedelta(minutes=10)
+CLAIM_LEASE = timedelta(seconds=settings.INVOICE_CLAIM_LEASE_SECONDS)
 RETRY_BACKOFF = [30, 60, 120, 300, 600, 1200, 1800, 3600]
 MAX_AUTOMATIC_ATTEMPTS = len(RETRY_BACKOFF) + 1
 CODE_PREFIX = {"bricklink": "BL", "brickowl": "BO"}
@@ -78,8 +80,11 @@ def eligible_orders(*, tenant: Tenant, store_id: int | None = None):
 
 def invoices_queue_eligible(*, tenant: Tenant, store_id: int | None = None, sync_run: SyncRun | None = None) -> int:
     """Create the invoice rows of eligible orders and queue one task each, after commit."""
+    from fatture.backend import company_of
+
     from .tasks import invoice_order
 
+    company_id = company_of(tenant)
     with transaction.atomic():
         # A few statements for the whole batch, not a get-or-create per order: a first sync of a
         # large store queues thousands of orders.
@@ -94,7 +99,7 @@ def invoices_queue_eligible(*, tenant: Tenant, store_id: int | None = None, sync
         if sync_run and queued:
             SyncRun.objects.filter(id=sync_run.id).update(invoices_queued=F("invoices_queued") + len(queued))
         for invoice_id in queued:
-            transaction.on_commit(lambda i=invoice_id: invoice_order.delay(i))
+            transaction.on_commit(lambda i=invoice_id: invoice_order.delay(i, company_id))
     return len(queued)
 
 
@@ -107,7 +112,7 @@ def invoice_retry(*, invoice: Invoice) -> bool:
             state=S.PENDING, next_attempt_at=None, attempts=0
         )
         if reopened:
-            transaction.on_commit(lambda: invoice_order.delay(invoice.id))
+            transaction.on_commit(lambda: invoice_order.delay(invoice.id, invoice.company_id))
     return bool(reopened)
 
 
@@ -125,11 +130,11 @@ def invoices_requeue_stuck(*, now=None) -> int:
         Q(state__in=[S.CLAIMED, S.SUBMITTING], claimed_at__lt=now - CLAIM_LEASE)
         | Q(state=S.FAILED, next_attempt_at__lte=now)
         | Q(state=S.PENDING, updated_at__lt=now - CLAIM_LEASE)
-    ).values_list("id", flat=True)
-    ids = list(stuck[:500])
-    for invoice_id in ids:
-        invoice_order.delay(invoice_id)
-    return len(ids)
+    ).values_list("id", "company_id")
+    rows = list(stuck[:500])
+    for invoice_id, company_id in rows:
+        invoice_order.delay(invoice_id, company_id)
+    return len(rows)
 
 
 # --- one invoice --------------------------------------------------------------------------
@@ -166,6 +171,19 @@ def invoice_process(*, invoice_id: int) -> InvoiceOutcome:
     except ServiceError as exc:
         logger.warning("invoice %s failed: %s", invoice.id, exc.code)
         return _record_service_error(invoice, exc)
+    except RedisError as exc:
+        # Redis (budgets, locks) went away mid-invoice: transient, and `uncertain` is kept as it
+        # was (the create may have been sent), so the retry looks before it creates.
+        logger.warning("invoice %s: Redis unavailable (%s)", invoice.id, type(exc).__name__)
+        return _record_service_error(
+            invoice, ServiceError(str(exc)[:200], code="internal_unavailable", transient=True, retry_after=30)
+        )
+    except (OperationalError, InterfaceError):
+        # The database went away (restart, fail-over, dropped connection): nothing can be recorded
+        # now. The claim stays; when its lease runs out the safety net requeues the invoice, and
+        # `uncertain` makes that attempt look for a document before it creates one.
+        logger.warning("invoice %s: database unavailable; left to the claim lease", invoice.id)
+        raise
     except Exception:
         # A bug of ours: keep `uncertain` as it is, so a retry looks before it creates.
         logger.exception("invoice %s crashed", invoice.id)
@@ -206,8 +224,11 @@ def _invoice_submit(invoice: Invoice) -> None:
         with company_write_lock(backend.company_id):
             document = backend.create_invoice(draft)
     except ServiceError as exc:
-        # Only the create call's own 4xx answer proves that nothing was created.
-        exc.create_refused = exc.status is not None and 400 <= exc.status < 500
+        # Only the create call's own 4xx answer, or our own budget refusing to send it, proves that
+        # nothing was created.
+        exc.create_refused = not getattr(exc, "request_sent", True) or (
+            exc.status is not None and 400 <= exc.status < 500
+        )
         if exc.status in (404, 422):
             explained = _explain_rejection(invoice.tenant, plan, exc)
             explained.create_refused = exc.create_refused
@@ -263,9 +284,16 @@ def _record_service_error(invoice: Invoice, exc: ServiceError) -> InvoiceOutcome
     # an error before the create (customer sync, look-up) leaves `uncertain` as it was.
     proven_not_created = getattr(exc, "create_refused", False)
     invoice.refresh_from_db(fields=["attempts", "uncertain"])
-    give_up = not exc.transient or invoice.attempts >= MAX_AUTOMATIC_ATTEMPTS
+    # Waiting for the provider's quota is not a failed attempt: a big backlog must never run out of
+    # attempts while it waits its turn, and it waits exactly as long as Retry-After says (plus a
+    # little jitter, so the whole backlog does not wake at once).
+    waiting_for_quota = exc.code == "fatture_quota"
+    give_up = not waiting_for_quota and (not exc.transient or invoice.attempts >= MAX_AUTOMATIC_ATTEMPTS)
     retry_in = None
-    if not give_up:
+    if waiting_for_quota:
+        retry_after = float(exc.retry_after or 60)
+        retry_in = retry_after + random.uniform(0, min(retry_after, 30.0))
+    elif not give_up:
         backoff = RETRY_BACKOFF[min(invoice.attempts - 1, len(RETRY_BACKOFF) - 1)]
         retry_in = max(float(exc.retry_after or 0), backoff)
     _record_failure(
@@ -276,11 +304,14 @@ def _record_service_error(invoice: Invoice, exc: ServiceError) -> InvoiceOutcome
         permanent=give_up,
         retry_in=retry_in,
         uncertain=False if proven_not_created else None,
+        refund_attempt=waiting_for_quota,
     )
     return InvoiceOutcome(invoice, retry_in)
 
 
-def _record_failure(invoice, code, detail, params, *, permanent, retry_in=None, uncertain=None) -> None:
+def _record_failure(
+    invoice, code, detail, params, *, permanent, retry_in=None, uncertain=None, refund_attempt=False
+) -> None:
     text = describe(code, **(params or {}))
     changes = dict(
         state=S.NEEDS_ATTENTION if permanent else S.FAILED,
@@ -292,6 +323,8 @@ def _record_failure(invoice, code, detail, params, *, permanent, retry_in=None, 
     )
     if uncertain is not None:
         changes["uncertain"] = uncertain
+    if refund_attempt:
+        changes["attempts"] = F("attempts") - 1
     Invoice.objects.filter(id=invoice.id).update(**changes)
     if permanent:
         _sync_run_count(invoice, created=False)
@@ -358,54 +391,71 @@ def customer_sync(*, backend, tenant: Tenant, order: Order) -> int:
     """The Fatture client id for this buyer: no call when known and unchanged, one when changed."""
     data = customer_data(order)
     digest = _hash(data)
-    link = CustomerLink.objects.filter(tenant=tenant, company_id=backend.company_id, code=data["code"]).first()
+    lookup = CustomerLink.objects.filter(tenant=tenant, company_id=backend.company_id, code=data["code"])
+    link = lookup.first()
     if link and link.data_hash == digest:
         return link.fatture_client_id
-    client_id = backend.sync_customer(data, known_client_id=link.fatture_client_id if link else None)
-    # One upsert statement (INSERT … ON CONFLICT DO UPDATE), safe against a concurrent worker.
-    CustomerLink.objects.bulk_create(
-        [
-            CustomerLink(
-                tenant=tenant,
-                company_id=backend.company_id,
-                code=data["code"],
-                fatture_client_id=client_id,
-                data_hash=digest,
-                updated_at=timezone.now(),
-            )
-        ],
-        update_conflicts=True,
-        unique_fields=["tenant", "company_id", "code"],
-        update_fields=["fatture_client_id", "data_hash", "updated_at"],
-    )
+    # Two orders of one new buyer invoiced at the same time must not create the client twice: one
+    # worker at a time per buyer; whoever waited reads the map again (one query, only then).
+    key = f"fatture-customer-lock:{backend.company_id}:{hashlib.sha256(data['code'].encode()).hexdigest()[:32]}"
+    with cache_lock(key, wait=30.0, hold=60, busy="Another invoice of this buyer is updating the client.") as waited:
+        if waited:
+            link = lookup.first()
+            if link and link.data_hash == digest:
+                return link.fatture_client_id
+        client_id = backend.sync_customer(data, known_client_id=link.fatture_client_id if link else None)
+        # One upsert statement (INSERT … ON CONFLICT DO UPDATE), safe against a concurrent worker.
+        CustomerLink.objects.bulk_create(
+            [
+                CustomerLink(
+                    tenant=tenant,
+                    company_id=backend.company_id,
+                    code=data["code"],
+                    fatture_client_id=client_id,
+                    data_hash=digest,
+                    updated_at=timezone.now(),
+                )
+            ],
+            update_conflicts=True,
+            unique_fields=["tenant", "company_id", "code"],
+            update_fields=["fatture_client_id", "data_hash", "updated_at"],
+        )
     return client_id
 
 
-# --- per-company write serialisation ------------------------------------------------------
+# --- locks across workers -------------------------------------------------------------------
+
+
+@contextmanager
+def cache_lock(key: str, *, wait: float, hold: int, busy: str):
+    """A lock in the shared cache (``cache.add`` is an atomic SET NX on Redis); yields whether it
+    had to wait. ``hold`` bounds how long a dead worker can keep it; after ``wait`` seconds the
+    caller gets a transient error and its task retries."""
+    token = uuid.uuid4().hex
+    deadline = time.monotonic() + wait
+    waited = False
+    while not cache.add(key, token, timeout=hold):
+        waited = True
+        if time.monotonic() > deadline:
+            raise ServiceError(busy, code="fatture_unavailable", transient=True, retry_after=5)
+        time.sleep(0.05)
+    try:
+        yield waited
+    finally:
+        if cache.get(key) == token:
+            cache.delete(key)
 
 
 @contextmanager
 def company_write_lock(company_id: int, *, wait: float = 60.0, hold: int = 120):
-    """One invoice write at a time per Fatture company, across every worker (the shared cache).
-
-    ``cache.add`` is an atomic SET NX on Redis. ``hold`` bounds how long a dead worker can keep it.
-    """
-    key, token = f"fatture-write-lock:{company_id}", uuid.uuid4().hex
-    deadline = time.monotonic() + wait
-    while not cache.add(key, token, timeout=hold):
-        if time.monotonic() > deadline:
-            raise ServiceError(
-                "Another invoice for this company is being written.",
-                code="fatture_unavailable",
-                transient=True,
-                retry_after=5,
-            )
-        time.sleep(0.05)
-    try:
+    """One invoice write at a time per Fatture company, across every worker."""
+    with cache_lock(
+        f"fatture-write-lock:{company_id}",
+        wait=wait,
+        hold=hold,
+        busy="Another invoice for this company is being written.",
+    ):
         yield
-    finally:
-        if cache.get(key) == token:
-            cache.delete(key)
 
 
 # --- sync runs ----------------------------------------------------------------------------
@@ -494,5 +544,5 @@ def invoice_now(*, order: Order) -> bool:
             id=invoice.id, state__in=[S.PENDING, S.SKIPPED, S.FAILED, S.NEEDS_ATTENTION]
         ).update(state=S.PENDING, next_attempt_at=None)
         if reopened:
-            transaction.on_commit(lambda: invoice_order.delay(invoice.id))
+            transaction.on_commit(lambda: invoice_order.delay(invoice.id, invoice.company_id))
     return bool(reopened)

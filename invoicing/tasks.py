@@ -15,8 +15,20 @@ logger = logging.getLogger(__name__)
 # Idempotent by its conditional claim, so late acknowledgement is safe: a message redelivered
 # after a worker died finds the claim (or, after the lease, the `uncertain` look-up) and never
 # creates a second invoice. Soft limit well under the claim lease (10 min).
+# ``company_id`` (when the queueing side knows it) lets a worker see that the company's Fatture quota
+# is used up before it claims the invoice: a backlog waiting for the quota costs a cache read per
+# wake-up, no SQL and no attempt, and its wake-ups are spread over the coming quota buckets.
 @shared_task(bind=True, acks_late=True, max_retries=None, soft_time_limit=120, time_limit=180)
-def invoice_order(self, invoice_id: int):
+def invoice_order(self, invoice_id: int, company_id: int | None = None):
+    from fatture.client import quota_turn
+
+    if company_id:
+        wait = quota_turn(company_id)
+        if wait > 0:
+            # A new message rather than self.retry(): a backlog bounces often, and a Retry builds
+            # and logs a traceback each time. This message is acknowledged when the task returns.
+            invoice_order.apply_async((invoice_id, company_id), countdown=wait)
+            return
     outcome = services.invoice_process(invoice_id=invoice_id)
     if outcome.retry_in:
         raise self.retry(countdown=outcome.retry_in)

@@ -7,6 +7,7 @@ them in the environment without touching ``brickinvoice/settings.py``.
 |---|---|---|
 | ``SANDBOX_FATTURE_LATENCY_MS`` | 0 | added to every Fatture API and token call |
 | ``SANDBOX_FATTURE_HOURLY_LIMIT`` | 1000 | requests per company per clock hour, then 403 + Retry-After |
+| ``SANDBOX_FATTURE_HOUR_SECONDS`` | 3600 | length of that "hour" (a benchmark shortens it to speed the clock) |
 | ``SANDBOX_FATTURE_MONTHLY_LIMIT`` | 40000 | requests per company per calendar month, then 403 + Retry-After |
 | ``SANDBOX_FATTURE_SHORT_LIMIT`` | 300 | requests per company per short window, then 429 + Retry-After |
 | ``SANDBOX_FATTURE_SHORT_WINDOW`` | 300 | length of the short window in seconds |
@@ -23,6 +24,7 @@ from django.conf import settings
 DEFAULTS: dict[str, float] = {
     "SANDBOX_FATTURE_LATENCY_MS": 0,
     "SANDBOX_FATTURE_HOURLY_LIMIT": 1000,
+    "SANDBOX_FATTURE_HOUR_SECONDS": 3600,
     "SANDBOX_FATTURE_MONTHLY_LIMIT": 40000,
     "SANDBOX_FATTURE_SHORT_LIMIT": 300,
     "SANDBOX_FATTURE_SHORT_WINDOW": 300,

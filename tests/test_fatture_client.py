@@ -486,3 +486,57 @@ def test_token_columns_hold_only_ciphertext():
     for raw, secret in ((raw_access, ACCESS), (raw_refresh, REFRESH)):
         assert raw.startswith(crypto.MARKER) and secret not in raw and crypto.decrypt(raw) == secret
     assert "ACCESS-SECRET" not in repr(FattureConnection.objects.get(pk=connection.pk).access_token)
+
+
+@pytest.mark.django_db
+def test_short_term_budget_spreads_calls_without_spending_the_hour(rsps, settings):
+    """Fatture's 300 / 5 min limit is rolling: we spend at most half of it per fixed bucket."""
+    from django.core.cache import cache
+
+    from fatture.client import quota_wait
+
+    settings.FATTURE_SHORT_BUDGET, settings.FATTURE_SHORT_WINDOW_SECONDS = 2, 300
+    connection = FattureConnectionFactory()
+    rsps.add(responses.GET, api(VAT_PATH), json=VAT_TYPES)
+    with freeze_time("2026-03-02 10:04:00"):
+        assert quota_wait(connection.company_id) == 0
+        for _ in range(2):
+            FattureClient(FattureConnection.objects.get(pk=connection.pk)).get(VAT_PATH)
+        assert quota_wait(connection.company_id) == 60  # until the 10:05 bucket
+        with pytest.raises(FattureQuotaExceeded) as exc:
+            FattureClient(connection).get(VAT_PATH)
+        assert exc.value.retry_after == 60 and len(rsps.calls) == 2
+        hour_key = f"fatture:budget:{connection.company_id}:{int(time.time() // 3600)}"
+        assert cache.get(hour_key) == 2  # the refused call did not spend the hour
+    with freeze_time("2026-03-02 10:05:01"):
+        assert quota_wait(connection.company_id) == 0
+        FattureClient(connection).get(VAT_PATH)
+    assert len(rsps.calls) == 3
+
+
+@pytest.mark.django_db
+def test_quota_wait_reads_the_hourly_budget_and_retry_after(settings):
+    from fatture.client import quota_block, quota_take, quota_wait
+
+    settings.FATTURE_HOURLY_BUDGET = 1
+    with freeze_time("2026-03-02 10:59:30"):
+        quota_take(77)
+        assert quota_wait(77) == 30  # the hour's budget is spent until 11:00
+        quota_block(77, 90)
+        assert quota_wait(77) == 90  # a longer Retry-After wins
+
+
+@pytest.mark.django_db
+def test_waiting_tasks_are_spread_over_the_coming_buckets(settings):
+    """A backlog books places over the coming buckets, not everyone at the next one."""
+    from fatture.client import quota_block, quota_turn
+
+    # 2 calls per bucket sustained, 2 calls per invoice, booked twice over: 2 invoices per bucket.
+    settings.FATTURE_SHORT_BUDGET, settings.FATTURE_SHORT_WINDOW_SECONDS = 2, 300
+    with freeze_time("2026-03-02 10:00:00"):
+        assert quota_turn(78) == 0  # nothing spent: go now
+        quota_block(78, 60)
+        waits = [quota_turn(78) for _ in range(6)]
+    buckets = [int((w - 60) // 300) for w in waits]
+    assert buckets == [0, 0, 1, 1, 2, 2]
+    assert all(60 <= w - 300 * b <= 60 + 150 for w, b in zip(waits, buckets, strict=True))

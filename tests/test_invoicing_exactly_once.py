@@ -249,3 +249,179 @@ def test_quota_answer_before_the_create_keeps_the_invoice_uncertain(seller, fake
     invoice.refresh_from_db()
     assert invoice.state == S.FAILED and invoice.uncertain  # still looks before creating next time
     assert len(fake.documents) == 1
+
+
+def test_waiting_for_the_quota_never_uses_up_the_automatic_attempts(seller, fake):
+    from django.core.cache import cache
+
+    invoice = Invoice.objects.create(tenant=seller, order=make_order(seller, username="patient-buyer"))
+    blocked = f"fatture:blocked-until:{invoice.tenant.fatture_connection.company_id}"
+    for _ in range(services.MAX_AUTOMATIC_ATTEMPTS + 3):
+        fake.fail_next_create.append((429, {"error": {"message": "Too many requests"}}, {"Retry-After": "5"}))
+        cache.delete(blocked)  # the Retry-After has passed
+        outcome = services.invoice_process(invoice_id=invoice.id)
+        invoice.refresh_from_db()
+        assert invoice.state == S.FAILED and invoice.error_code == "fatture_quota"
+        assert 5 <= outcome.retry_in <= 10  # Retry-After plus jitter, not the failure back-off
+    assert invoice.attempts == 0  # every quota wait was given back
+    cache.delete(blocked)
+    services.invoice_process(invoice_id=invoice.id)
+    invoice.refresh_from_db()
+    assert invoice.state == S.ISSUED and len(fake.documents) == 1
+
+
+def test_task_checks_the_company_quota_before_claiming(seller, fake):
+    """A blocked company: the task sends itself again for later (at the broker boundary) and
+    returns, without claiming, counting an attempt or calling Fatture."""
+    from unittest import mock
+
+    from fatture.client import quota_block
+    from invoicing.tasks import invoice_order
+
+    invoice = Invoice.objects.create(tenant=seller, order=make_order(seller, username="queued-buyer"))
+    company_id = invoice.tenant.fatture_connection.company_id
+    quota_block(company_id, 120)
+    with mock.patch.object(invoice_order, "apply_async") as resend:
+        invoice_order.run(invoice.id, company_id)
+    (args,), kwargs = resend.call_args
+    assert args == (invoice.id, company_id) and 120 <= kwargs["countdown"] <= 120 + 150
+    invoice.refresh_from_db()
+    assert invoice.state == S.PENDING and invoice.attempts == 0  # not claimed, not counted
+    assert fake.calls() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_orders_of_one_new_buyer_at_once_create_one_client(seller, fake):
+    """A worker that finds the buyer's lock taken waits, then uses the client the holder created.
+    Without the lock it would look the buyer up at once, find nothing and create a second client."""
+    import threading
+
+    from django.core.cache import cache
+    from django.db import connection as thread_connection
+
+    from fatture.backend import backend_for_tenant
+
+    first = make_order(seller, username="twin-buyer")
+    second = make_order(seller, username="twin-buyer")
+    backend = backend_for_tenant(seller)
+    data = services.customer_data(first)
+    key = (
+        f"fatture-customer-lock:{backend.company_id}:{services.hashlib.sha256(data['code'].encode()).hexdigest()[:32]}"
+    )
+    assert cache.add(key, "the-first-worker", timeout=30)
+
+    def first_worker():  # creates the client while holding the lock, records it, releases
+        try:
+            client_id = backend_for_tenant(seller).sync_customer(data, known_client_id=None)
+            CustomerLink.objects.create(
+                tenant=seller,
+                company_id=backend.company_id,
+                code=data["code"],
+                fatture_client_id=client_id,
+                data_hash=services._hash(data),
+            )
+            cache.delete(key)
+        finally:
+            thread_connection.close()
+
+    holder = threading.Timer(0.3, first_worker)
+    holder.start()
+    client_id = services.customer_sync(backend=backend, tenant=seller, order=second)
+    holder.join()
+    assert len(fake.clients) == 1
+    assert client_id == fake.clients[0]["id"]
+
+
+def test_database_gone_mid_invoice_leaves_the_claim_to_the_lease_not_a_permanent_error(seller, fake):
+    """The answer arrives but the database is gone: nothing may be recorded as a bug of ours."""
+    from django.db import OperationalError
+
+    order = make_order(seller, username="db-drop-buyer")
+    invoice = Invoice.objects.create(tenant=seller, order=order)
+    fake.fail_next_create.append(("after-create", OperationalError("server closed the connection")))
+    with pytest.raises(OperationalError):
+        services.invoice_process(invoice_id=invoice.id)
+    invoice.refresh_from_db()
+    assert invoice.state == S.SUBMITTING and invoice.uncertain and invoice.error_code == ""
+    # After the lease the safety net requeues it, and the look-up adopts the document: one invoice.
+    later = timezone.now() + services.CLAIM_LEASE + timedelta(seconds=1)
+    assert services.invoices_requeue_stuck(now=later) >= 1
+    Invoice.objects.filter(id=invoice.id).update(claimed_at=timezone.now() - services.CLAIM_LEASE * 2)
+    services.invoice_process(invoice_id=invoice.id)
+    invoice.refresh_from_db()
+    assert invoice.state == S.ISSUED and len(fake.documents) == 1
+
+
+def test_our_budget_refusing_the_create_proves_nothing_was_sent(seller, fake, settings):
+    """A create our own budget refused was never sent: the next attempt creates without a look-up."""
+    from django.core.cache import cache
+
+    settings.FATTURE_HOURLY_BUDGET = 2  # look-up + create client, then the invoice is refused here
+    invoice, outcome = queue_and_run(make_order(seller, username="budget-buyer"))
+    assert invoice.state == S.FAILED and invoice.error_code == "fatture_quota" and not invoice.uncertain
+    assert fake.calls("POST")[-1].request.url.endswith("/entities/clients") and fake.documents == []
+    cache.clear()  # a new hour
+    before = len(fake.calls())
+    services.invoice_process(invoice_id=invoice.id)
+    invoice.refresh_from_db()
+    assert invoice.state == S.ISSUED and len(fake.documents) == 1
+    assert len(fake.calls()) - before == 1  # only the create: no marker look-up
+
+
+def test_token_revoked_in_the_middle_of_a_sync_holds_the_rest_without_calls(seller, fake):
+    """One invoice goes out; then the seller revokes the app in Fatture: every call answers 401 and
+    the refresh is refused. The next invoice is held with a reconnect message, the connection is
+    marked, the one after makes no call at all; after reconnecting, Retry issues each exactly once."""
+    from tests.factories_fatture import NEW_ACCESS, NEW_REFRESH, token_url
+
+    first, second, third = (make_order(seller, username=f"sync-buyer-{n}") for n in range(3))
+    issued, _ = queue_and_run(first)
+    assert issued.state == S.ISSUED
+    revoked = {"status": 401, "json": {"error": {"message": "Unauthorized"}}}
+    fake.rsps.replace(responses.GET, fic("entities/clients"), **revoked)
+    fake.rsps.replace(responses.POST, fic("entities/clients"), **revoked)
+    fake.rsps.replace(responses.POST, fic("issued_documents"), **revoked)
+    fake.rsps.add(responses.POST, token_url(), status=400, json={"error": "invalid_grant"})
+
+    held, _ = queue_and_run(second)
+    assert held.state == S.NEEDS_ATTENTION and held.error_code == "fatture_auth_failed"
+    assert "reconnect" in (held.error_message + held.error_hint).lower()
+    connection = FattureConnection.objects.get(tenant=seller)
+    assert connection.status == FattureConnection.Status.NEEDS_RECONNECT
+    calls_before = len(fake.rsps.calls)
+    untouched, _ = queue_and_run(third)
+    assert untouched.state == S.NEEDS_ATTENTION and untouched.error_code == "fatture_auth_failed"
+    assert len(fake.rsps.calls) == calls_before  # no call once the connection is marked
+
+    # The seller reconnects; the fake answers again; Retry all failed.
+    reconnected = FattureConnection.objects.get(tenant=seller)
+    reconnected.status = FattureConnection.Status.CONNECTED
+    reconnected.access_token, reconnected.refresh_token = NEW_ACCESS, NEW_REFRESH
+    reconnected.token_expires_at = timezone.now() + timedelta(hours=20)
+    reconnected.save()
+    fake.rsps.remove(responses.GET, fic("entities/clients"))
+    fake.rsps.remove(responses.POST, fic("entities/clients"))
+    fake.rsps.remove(responses.POST, fic("issued_documents"))
+    fake.rsps.add_callback(responses.GET, fic("entities/clients"), callback=fake.list_clients)
+    fake.rsps.add_callback(responses.POST, fic("entities/clients"), callback=fake.create_client)
+    fake.rsps.add_callback(responses.POST, fic("issued_documents"), callback=fake.create_document)
+    assert services.invoices_retry_all_failed(tenant=seller) == 2
+    for invoice in (held, untouched):
+        services.invoice_process(invoice_id=invoice.id)
+    states = list(Invoice.objects.filter(tenant=seller).values_list("state", flat=True))
+    assert states == [S.ISSUED] * 3 and len(fake.documents) == 3
+
+
+def test_redis_gone_mid_invoice_is_transient_and_the_retry_adopts_the_document(seller, fake):
+    """Redis (budgets, locks) fails right after the create was sent: a transient failure, not a
+    bug to show the seller; `uncertain` stays, so the retry finds the document instead of a second."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    order = make_order(seller, username="redis-drop-buyer")
+    fake.fail_next_create.append(("after-create", RedisConnectionError("Connection refused")))
+    invoice, outcome = queue_and_run(order)
+    assert invoice.state == S.FAILED and invoice.error_code == "internal_unavailable"
+    assert invoice.uncertain and outcome.retry_in >= 30
+    services.invoice_process(invoice_id=invoice.id)
+    invoice.refresh_from_db()
+    assert invoice.state == S.ISSUED and len(fake.documents) == 1
