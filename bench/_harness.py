@@ -83,15 +83,20 @@ def gunicorn(env: dict, *, port: int, workers: int = 2, threads: int = 1, log: P
                 time.sleep(0.3)
         yield f"http://127.0.0.1:{port}"
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_group(proc, timeout=20)
         if log:
             out.close()
+
+
+def stop_group(proc, timeout: float = 30) -> None:
+    """SIGTERM a process started with ``start_new_session`` and its whole group; SIGKILL if slow."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def percentile(values: list[float], pct: float) -> float:

@@ -535,6 +535,17 @@ def test_hourly_quota_answers_403_with_retry_after(api, settings):
     assert 1 <= int(response["Retry-After"]) <= 3600
 
 
+def test_a_faster_quota_clock_shortens_the_hour(api, settings):
+    """The pipeline benchmark's clock: a 60-second quota hour resets within 60 seconds."""
+    settings.SANDBOX_FATTURE_HOURLY_LIMIT, settings.SANDBOX_FATTURE_HOUR_SECONDS = 1, 60
+    api.get(company("/info/vat_types"))
+
+    response = api.get(company("/info/vat_types"))
+
+    assert response.status_code == 403
+    assert 1 <= int(response["Retry-After"]) <= 60
+
+
 def test_fault_error_after_creates_the_invoice_but_answers_500(api):
     fault_inject(operation="fatture.issued_documents.create", mode="error_after", count=1)
 
