@@ -143,13 +143,22 @@ def child(setup: Setup, script: str, phase: str, **params) -> dict:
     return json.loads(out.read_text())
 
 
-def run_phase(name: str, params: dict, *, report) -> dict:
-    """A child phase with Django: seed, kick, or the script's own ``report``."""
+def arguments_or_phase(parser, *, report):
+    """The script's arguments; or, when ``child`` started it for one phase (seed, kick, or the
+    script's own ``report``), run that phase with Django, write its JSON answer and return None."""
+    import argparse
+
+    for hidden in ("--phase", "--out", "--params"):
+        parser.add_argument(hidden, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if not args.phase:
+        return args
     django_setup()
     phases = {"seed": seed, "kick": kick, "report": report}
-    if name not in phases:
-        raise SystemExit(f"unknown phase {name}")
-    return phases[name](**params)
+    if args.phase not in phases:
+        raise SystemExit(f"unknown phase {args.phase}")
+    Path(args.out).write_text(json.dumps(phases[args.phase](**json.loads(args.params)), default=str))
+    return None
 
 
 def django_setup() -> None:

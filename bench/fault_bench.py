@@ -41,10 +41,6 @@ SCENARIOS = ["redis-restart", "pg-drop", "worker-kill"]
 REDIS_SERVER = "redis-server"
 
 
-def phase(name: str, params: dict) -> dict:
-    return P.run_phase(name, params, report=P.verify)
-
-
 class PrivateRedis:
     def __init__(self, port: int, workdir: Path):
         self.port, self.workdir, self.proc = port, workdir, None
@@ -200,12 +196,8 @@ def main():
     parser.add_argument("--concurrency", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--sandbox-redis", default="redis://127.0.0.1:6379/10")
-    parser.add_argument("--phase", help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
-    parser.add_argument("--params", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.phase:
-        Path(args.out).write_text(json.dumps(phase(args.phase, json.loads(args.params)), default=str))
+    args = P.arguments_or_phase(parser, report=P.verify)
+    if args is None:
         return
     names = SCENARIOS if args.scenario == "all" else [args.scenario]
     report = {"args": {k: v for k, v in vars(args).items() if k not in ("phase", "out", "params")}, "scenarios": []}

@@ -33,11 +33,7 @@ DB = "bench_pipeline"
 RESULTS = ROOT / "bench" / "results" / "pipeline.json"
 
 
-# --- child phases ---------------------------------------------------------------------------------
-
-
-def phase(name: str, params: dict) -> dict:
-    return P.run_phase(name, params, report=lambda: P.verify() | invoice_costs())
+# --- the report phase (a child with Django) ------------------------------------------------------
 
 
 def invoice_costs() -> dict:
@@ -152,12 +148,8 @@ def main():
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/8")
     parser.add_argument("--sandbox-redis", default="redis://127.0.0.1:6379/9")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument("--phase", help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
-    parser.add_argument("--params", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.phase:
-        Path(args.out).write_text(json.dumps(phase(args.phase, json.loads(args.params)), default=str))
+    args = P.arguments_or_phase(parser, report=lambda: P.verify() | invoice_costs())
+    if args is None:
         return
 
     setup = P.Setup(
