@@ -175,8 +175,10 @@ def invoice_process(*, invoice_id: int) -> InvoiceOutcome:
         # Redis (budgets, locks) went away mid-invoice: transient, and `uncertain` is kept as it
         # was (the create may have been sent), so the retry looks before it creates.
         logger.warning("invoice %s: Redis unavailable (%s)", invoice.id, type(exc).__name__)
+        # A fixed text: the exception names our internal hosts, which the seller's page must not.
         return _record_service_error(
-            invoice, ServiceError(str(exc)[:200], code="internal_unavailable", transient=True, retry_after=30)
+            invoice,
+            ServiceError("Redis was unreachable.", code="internal_unavailable", transient=True, retry_after=30),
         )
     except (OperationalError, InterfaceError):
         # The database went away (restart, fail-over, dropped connection): nothing can be recorded

@@ -1,6 +1,7 @@
 """Shared fixtures: owner / member / outsider of two tenants (style §11), Celery eager by default."""
 
 import pytest
+import responses
 from django.db import connection
 
 from accounts.choices import Role
@@ -42,6 +43,19 @@ def _isolated_cache(settings):
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def rsps():
+    """Third-party HTTP faked at the boundary; a test may leave some registered answers unused."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def no_marketplace_backoff(settings):
+    """Marketplace retries without their sleep (marketplaces/retry.py)."""
+    settings.MARKETPLACE_RETRY_BACKOFF = 0
 
 
 @pytest.fixture

@@ -49,12 +49,6 @@ def _fatture_app(settings):
     settings.FATTURE_CLIENT_SECRET = CLIENT_SECRET
 
 
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
 def _bearer(token):
     return [matchers.header_matcher({"Authorization": f"Bearer {token}"})]
 

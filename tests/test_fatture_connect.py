@@ -45,12 +45,6 @@ def _fatture_app(settings):
     settings.PUBLIC_BASE_URL = ""
 
 
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
 def _start(client) -> dict:
     response = client.post(reverse("fatture:start"), {"backend": "fatture_in_cloud"})
     assert response.status_code == 302

@@ -31,12 +31,6 @@ VATS = "/c/12345/info/vat_types"
 
 
 @pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-@pytest.fixture
 def connection(tenant):
     return FattureConnectionFactory(tenant=tenant)
 

@@ -26,16 +26,7 @@ from tests.data.marketplace_payloads import (
     bo_order,
 )
 
-
-@pytest.fixture(autouse=True)
-def _no_backoff(settings):
-    settings.MARKETPLACE_RETRY_BACKOFF = 0
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
+pytestmark = pytest.mark.usefixtures("no_marketplace_backoff")
 
 
 def bl_client():

@@ -27,6 +27,8 @@ from marketplaces.services import store_import_orders
 from marketplaces.sources import BrickLinkSource, BrickOwlSource
 from tests.factories import BrickLinkStoreFactory, StoreConnectionFactory
 
+pytestmark = pytest.mark.usefixtures("no_marketplace_backoff")
+
 BL = settings.BRICKLINK_API_URL
 BO = settings.BRICKOWL_API_URL
 BO_KEY = "bo-conformance-key-0123456789"
@@ -184,17 +186,6 @@ def bo_list_row(order_id, order_date, status_id="5"):
         "status": "Shipped",
         "status_id": status_id,
     }
-
-
-@pytest.fixture(autouse=True)
-def _no_backoff(settings):
-    settings.MARKETPLACE_RETRY_BACKOFF = 0
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def bl_client():

@@ -6,7 +6,6 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
-import responses
 from django.core.management import call_command
 from freezegun import freeze_time
 
@@ -25,20 +24,9 @@ from tests.data.marketplace_payloads import (
 )
 from tests.factories import BrickLinkStoreFactory, StoreConnectionFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_marketplace_backoff")]
 
 T0 = datetime(2024, 3, 14, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _no_backoff(settings):
-    settings.MARKETPLACE_RETRY_BACKOFF = 0
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 @pytest.fixture

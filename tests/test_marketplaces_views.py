@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-import responses
 from django.conf import settings
 from django.db import connection
 from django.urls import reverse
@@ -23,21 +22,10 @@ from tests.data.marketplace_payloads import (
 )
 from tests.factories import BrickLinkStoreFactory, OrderFactory, StoreConnectionFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_marketplace_backoff")]
 
 BL = settings.BRICKLINK_API_URL
 BO = settings.BRICKOWL_API_URL
-
-
-@pytest.fixture(autouse=True)
-def _no_backoff(settings):
-    settings.MARKETPLACE_RETRY_BACKOFF = 0
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def raw_credentials(store) -> str:
