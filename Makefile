@@ -33,7 +33,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemigrations --check --dry-run
 
 ## Regenerate the locked transitive set after changing pyproject.toml.
 lock: $(BIN)/python

@@ -48,7 +48,7 @@ def main():
     override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}).enable()
     db_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
-        from invoicing import services
+        from invoicing import issuing
         from invoicing.models import Invoice
         from tests.factories import TenantFactory
         from tests.factories_invoicing import connected_seller, make_order
@@ -73,7 +73,7 @@ def main():
                 calls_before = len(rsps.calls)
                 cpu = time.process_time()
                 with CaptureQueriesContext(connection) as queries:
-                    services.invoice_process(invoice_id=invoice.id)
+                    issuing.invoice_process(invoice_id=invoice.id)
                 cpu_ms = (time.process_time() - cpu) * 1000
                 invoice.refresh_from_db()
                 assert invoice.state == Invoice.State.ISSUED, invoice.error_message

@@ -174,3 +174,42 @@ class TransientError(ServiceError):
 
     code = "internal_error"
     transient = True
+
+
+@dataclass(frozen=True)
+class ErrorBox:
+    """What a page shows for one failure (templates/partials/error.html): the code, the message in
+    plain words, the hint that says what to do, the provider's own words, and optionally where it
+    happened (a slot, a field). The one way every view and model builds it."""
+
+    code: str
+    message: str
+    hint: str
+    detail: str = ""
+    at: str = ""
+
+    @classmethod
+    def of(cls, code: str, detail: str = "", *, at: str = "", **params) -> "ErrorBox":
+        """The box for a catalogue ``code`` with its parameters filled in."""
+        text = describe(code, **params)
+        return cls(code=code, message=text.message, hint=text.hint, detail=detail or "", at=at)
+
+    @classmethod
+    def from_exception(cls, exc: ServiceError) -> "ErrorBox":
+        text = exc.text
+        return cls(code=exc.code, message=text.message, hint=text.hint, detail=exc.detail or "")
+
+    @classmethod
+    def from_row(cls, row, prefix: str) -> "ErrorBox | None":
+        """From a model's stored failure columns ``{prefix}code``, ``{prefix}message`` and
+        ``{prefix}detail`` (and ``{prefix}hint`` when the row keeps one); None when none is stored."""
+        code = getattr(row, f"{prefix}code", "")
+        if not code:
+            return None
+        text = describe(code)
+        return cls(
+            code=code,
+            message=getattr(row, f"{prefix}message", "") or text.message,
+            hint=getattr(row, f"{prefix}hint", "") or text.hint,
+            detail=getattr(row, f"{prefix}detail", "") or "",
+        )

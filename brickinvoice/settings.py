@@ -47,7 +47,7 @@ if not FIELD_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set when DEBUG is off (see README, Configuration).")
 
 SANDBOX = env.bool("SANDBOX", default=False)
-if SANDBOX and not DEBUG and not env.bool("SANDBOX_ALLOW_WITHOUT_DEBUG", default=False):
+if SANDBOX and not DEBUG:
     raise ImproperlyConfigured("SANDBOX mounts fake third-party services and cannot run with DEBUG off.")
 
 INSTALLED_APPS = [
@@ -70,10 +70,11 @@ INSTALLED_APPS = [
     "marketplaces",
     "fatture",
     "invoicing",
-    # Always installed so its tables exist and its tests run in CI; its URLs are mounted only
-    # when SANDBOX is on (brickinvoice/urls.py).
-    "sandbox",
 ]
+if SANDBOX:
+    # The fake third parties and the demo; never in a production install (tests add it in
+    # tests/settings.py).
+    INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -244,6 +245,10 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# The accounting packages a seller can connect (invoicing/accounting.py): key → backend class.
+ACCOUNTING_BACKENDS = {"fatture_in_cloud": "fatture.backend.FattureBackend"}
+ACCOUNTING_DEFAULT_BACKEND = "fatture_in_cloud"
+
 # Third parties (design §7). No host appears anywhere else in the code.
 FATTURE_CLIENT_ID = env.str("FATTURE_CLIENT_ID", default="")
 FATTURE_CLIENT_SECRET = env.str("FATTURE_CLIENT_SECRET", default="")
@@ -260,9 +265,6 @@ HTTP_TIMEOUT = (env.float("HTTP_CONNECT_TIMEOUT", default=5.0), env.float("HTTP_
 FATTURE_HOURLY_BUDGET = env.int("FATTURE_HOURLY_BUDGET", default=950)  # of 1,000 per hour
 FATTURE_SHORT_BUDGET = env.int("FATTURE_SHORT_BUDGET", default=150)  # per bucket; Fatture: 300 / 5 min rolling
 FATTURE_SHORT_WINDOW_SECONDS = env.int("FATTURE_SHORT_WINDOW_SECONDS", default=300)
-# The length of Fatture's quota hour. Only bench/pipeline_bench.py changes it (to speed the clock,
-# with a sandbox whose hour is as short); never set it against the real service.
-FATTURE_HOUR_SECONDS = env.int("FATTURE_HOUR_SECONDS", default=3600)
 BRICKLINK_DAILY_CALL_BUDGET = env.int("BRICKLINK_DAILY_CALL_BUDGET", default=4500)
 # Seconds between two BrickOwl calls of one store (BrickOwl allows 600 a minute).
 BRICKOWL_MIN_CALL_INTERVAL = env.float("BRICKOWL_MIN_CALL_INTERVAL", default=0.1)

@@ -10,50 +10,19 @@ from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.conf import settings
 from django.utils import translation
 from django_countries import countries
 
 from brickinvoice.errors import ServiceError
+from invoicing.accounting import Document, InvoiceDraft
 
 logger = logging.getLogger("fatture.documents")
 
-PER_PAGE = 100  # the API maximum (README §3); the spec default is only 5
-MAX_PAGES = 50  # a guard against a provider that never reports its last page
-
-
-@dataclass(frozen=True)
-class Document:
-    id: int
-    number: str
-    numeration: str
-
-
-@dataclass(frozen=True)
-class DraftLine:
-    product_id: int
-    name: str
-    description: str
-    gross_price: Decimal  # per unit, VAT included (Fatture's items_list[].gross_price is a unit price)
-    vat_id: int
-    quantity: int = 1
-
-
-@dataclass(frozen=True)
-class InvoiceDraft:
-    client_id: int
-    entity: dict
-    date: date
-    currency: str
-    visible_subject: str
-    marker: str
-    lines: tuple[DraftLine, ...]
-    total: Decimal
-    paid_date: date
+# A guard for the invoice look-up: one day of one client never has more than a few pages.
+LOOKUP_MAX_PAGES = 50
 
 
 def q_string(value: str) -> str:
@@ -89,26 +58,8 @@ def entity_fields(data: dict) -> dict:
 # --- clients ------------------------------------------------------------------------------
 
 
-def _pages(api, path: str, params: dict):
-    """Every item of a paginated list (README §3): page after page until ``current_page`` reaches
-    ``last_page`` (or, without ``last_page``, until ``next_page_url`` is empty)."""
-    page = 1
-    for _ in range(MAX_PAGES):
-        answer = api.get(path, params={**params, "per_page": PER_PAGE, "page": page})
-        data = answer.get("data") or []
-        yield from data
-        current = int(answer.get("current_page") or page)
-        last = answer.get("last_page")
-        if last is not None:
-            if current >= int(last):
-                return
-        elif not answer.get("next_page_url") or not data:
-            return
-        page = current + 1
-
-
 def _clients(api, q: str) -> list[dict]:
-    return list(_pages(api, api.company_path("entities/clients"), {"q": q, "fields": "id,code,name"}))
+    return list(api.iter_pages(api.company_path("entities/clients"), {"q": q, "fields": "id,code,name"}))
 
 
 def client_find(api, *, code: str, name: str) -> int | None:
@@ -226,7 +177,8 @@ def _cannot_tell(exc: ServiceError) -> ServiceError:
 
 def _documents_matching(api, *, q: str, marker: str) -> Document | None:
     fields = "id,number,numeration,subject,date"
-    for doc in _pages(api, api.company_path("issued_documents"), {"type": "invoice", "q": q, "fields": fields}):
+    params = {"type": "invoice", "q": q, "fields": fields}
+    for doc in api.iter_pages(api.company_path("issued_documents"), params, max_pages=LOOKUP_MAX_PAGES):
         if "subject" not in doc:
             # A list that does not show the subject cannot prove the invoice absent.
             raise ServiceError(
@@ -259,7 +211,3 @@ def invoice_find(api, *, marker: str, client_id: int, on: date) -> Document | No
                 continue
             raise _cannot_tell(exc) from exc
     return None  # pragma: no cover - the loop always returns or raises
-
-
-def view_url(document_id: int) -> str:
-    return settings.FATTURE_INVOICE_VIEW_URL.format(id=document_id)

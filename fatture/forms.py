@@ -1,15 +1,17 @@
 """Forms of the accounting pages; choices come from the services, no third-party call in here."""
 
 from django import forms
+from django.conf import settings
 
-from .registry import DEFAULT_BACKEND, backend_choices
-from .slots import Slot
+from invoicing.accounting import Slot, packages
 
 NOT_MAPPED = ""
 
 
 class BackendForm(forms.Form):
-    backend = forms.ChoiceField(label="Accounting package", choices=backend_choices, initial=DEFAULT_BACKEND)
+    backend = forms.ChoiceField(
+        label="Accounting package", choices=packages, initial=settings.ACCOUNTING_DEFAULT_BACKEND
+    )
 
 
 class PreRegistrationRequestForm(forms.Form):

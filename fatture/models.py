@@ -7,10 +7,9 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Tenant
-from brickinvoice.errors import describe
+from brickinvoice.errors import ErrorBox
 from brickinvoice.fields import EncryptedTextField
-
-from .slots import Slot
+from invoicing.accounting import Slot
 
 # Refresh this long before the access token expires, so a call never starts with a dying token.
 REFRESH_MARGIN = timedelta(minutes=5)
@@ -61,17 +60,9 @@ class FattureConnection(models.Model):
         return self.token_expires_at - (now or timezone.now()) <= REFRESH_MARGIN
 
     @property
-    def last_error(self):
-        """The stored failure as message/hint/detail for templates/partials/error.html, or None."""
-        if not self.last_error_code:
-            return None
-        text = describe(self.last_error_code)
-        return {
-            "code": self.last_error_code,
-            "message": self.last_error_message or text.message,
-            "hint": text.hint,
-            "detail": self.last_error_detail,
-        }
+    def last_error(self) -> ErrorBox | None:
+        """The stored failure for templates/partials/error.html, or None."""
+        return ErrorBox.from_row(self, "last_error_")
 
 
 class ProductMapping(models.Model):

@@ -15,12 +15,15 @@ from django.views.decorators.http import require_POST
 from accounts.access import get_for_tenant_or_404, owner_required, tenant_required
 from accounts.choices import Role
 from accounts.services import preregistration_request, preregistrations_for
-from brickinvoice.errors import ServiceError, describe
+from brickinvoice.errors import ErrorBox, ServiceError
+from invoicing.accounting import health_for_tenant
 
-from . import oauth, services
+from . import catalogue as catalogue_svc
+from . import connection as connection_svc
+from . import mapping as mapping_svc
+from . import oauth
 from .forms import BackendForm, CompanyForm, MappingForm, PreRegistrationRequestForm
 from .models import FattureConnection
-from .registry import BACKENDS
 
 STATE_SESSION_KEY = "fatture_oauth_state"
 STATE_MAX_AGE = 15 * 60  # seconds a consent page may stay open
@@ -30,29 +33,20 @@ def _is_owner(request) -> bool:
     return request.membership.role == Role.OWNER
 
 
-def _err(code: str, detail: str = "", **params) -> dict:
-    text = describe(code, **params)
-    return {"code": code, "message": text.message, "hint": text.hint, "detail": detail}
-
-
-def _service_err(exc: ServiceError) -> dict:
-    return {"code": exc.code, "message": exc.text.message, "hint": exc.text.hint, "detail": exc.detail}
-
-
 @tenant_required
 def connect(request):
-    connection = services.connection_for(tenant=request.tenant)
-    emails = [request.user.email] + ([connection.fatture_email] if connection and connection.fatture_email else [])
+    conn = connection_svc.connection_for(tenant=request.tenant)
+    emails = [request.user.email] + ([conn.fatture_email] if conn and conn.fatture_email else [])
     return render(
         request,
         "fatture/connect.html",
         {
-            "connection": connection,
+            "connection": conn,
             "backend_form": BackendForm(),
             "preregistrations": preregistrations_for(tenant=request.tenant, emails=emails),
             "prereg_form": PreRegistrationRequestForm(initial={"email": request.user.email}),
             "is_owner": _is_owner(request),
-            "health": services.fatture_health(tenant=request.tenant),
+            "health": health_for_tenant(request.tenant),
         },
     )
 
@@ -62,7 +56,7 @@ def connect(request):
 def start(request):
     """Send the seller to Fatture's consent page with a single-use ``state`` bound to the session."""
     form = BackendForm(request.POST)
-    if not form.is_valid() or form.cleaned_data["backend"] not in BACKENDS:
+    if not form.is_valid():
         messages.error(request, "Pick an accounting package.")
         return redirect("fatture:connect")
     state = secrets.token_urlsafe(32)
@@ -112,7 +106,7 @@ def _state_ok(request) -> bool:
 def callback(request):
     if not _state_ok(request):
         detail = "The answer from Fatture in Cloud did not match this browser session (expired, reused or forged link)."
-        return _failed(request, _err("fatture_connect_failed", detail), status=400)
+        return _failed(request, ErrorBox.of("fatture_connect_failed", detail), status=400)
     error = request.GET.get("error")
     if error:
         if error == "access_denied":
@@ -120,18 +114,18 @@ def callback(request):
         else:
             description = request.GET.get("error_description", "")[:300]
             detail = f"Fatture in Cloud answered: {error[:60]} {description}".strip()
-        return _failed(request, _err("fatture_connect_failed", detail))
+        return _failed(request, ErrorBox.of("fatture_connect_failed", detail))
     code = request.GET.get("code", "")
     if not code:
-        return _failed(request, _err("fatture_connect_failed", "Fatture in Cloud sent no authorization code."))
+        return _failed(request, ErrorBox.of("fatture_connect_failed", "Fatture in Cloud sent no authorization code."))
     try:
-        connection = services.connection_complete(
+        conn = connection_svc.connection_complete(
             tenant=request.tenant, code=code, redirect_uri=oauth.redirect_uri(request)
         )
     except ServiceError as exc:
-        return _failed(request, _service_err(exc))
-    messages.success(request, f"Fatture in Cloud connected as {connection.fatture_email}. Now pick the company.")
-    return redirect("fatture:company", public_id=connection.public_id)
+        return _failed(request, ErrorBox.from_exception(exc))
+    messages.success(request, f"Fatture in Cloud connected as {conn.fatture_email}. Now pick the company.")
+    return redirect("fatture:company", public_id=conn.public_id)
 
 
 @owner_required
@@ -139,9 +133,9 @@ def company(request, public_id):
     connection = get_for_tenant_or_404(request, FattureConnection, public_id=public_id)
     err, companies = None, []
     try:
-        companies = services.companies_list(connection=connection)
+        companies = connection_svc.companies_list(connection=connection)
     except ServiceError as exc:
-        err = _service_err(exc)
+        err = ErrorBox.from_exception(exc)
     form = CompanyForm(
         request.POST or None,
         companies=companies,
@@ -149,16 +143,16 @@ def company(request, public_id):
     )
     if request.method == "POST" and not err and form.is_valid():
         try:
-            chosen = services.company_select(connection=connection, company_id=form.cleaned_data["company"])
+            chosen = connection_svc.company_select(connection=connection, company_id=form.cleaned_data["company"])
         except ServiceError as exc:
-            err = _service_err(exc)
+            err = ErrorBox.from_exception(exc)
         else:
             messages.success(request, f"Invoices will be issued from {chosen.name}.")
             return redirect("fatture:mapping")
     saved_missing = bool(connection.company_id and companies and all(c.id != connection.company_id for c in companies))
     if saved_missing and not err:
         detail = f"The saved company “{connection.company_name}” is not among this user's companies."
-        err = _err("company_not_found", detail)
+        err = ErrorBox.of("company_not_found", detail)
     return render(
         request,
         "fatture/company.html",
@@ -175,18 +169,18 @@ def company(request, public_id):
 def mapping(request):
     if request.method == "POST" and not _is_owner(request):
         raise PermissionDenied("Only the account owner can change this.")
-    connection = services.connection_for(tenant=request.tenant)
+    connection = connection_svc.connection_for(tenant=request.tenant)
     context = {"connection": connection, "is_owner": _is_owner(request), "err": None, "form": None}
-    problem = services.connection_issue(connection=connection)
+    problem = connection_svc.connection_issue(connection=connection)
     if problem:
         context["err"] = problem
         return render(request, "fatture/mapping.html", context)
-    mappings = services.mapping_for(tenant=request.tenant)
-    required = services.required_slots(tenant=request.tenant)
+    mappings = mapping_svc.mapping_for(tenant=request.tenant)
+    required = mapping_svc.required_slots(tenant=request.tenant)
     try:
-        products = services.catalogue(connection=connection)
+        products = catalogue_svc.catalogue(connection=connection)
     except ServiceError as exc:
-        context.update(err=_service_err(exc), mappings=mappings)
+        context.update(err=ErrorBox.from_exception(exc), mappings=mappings)
         return render(request, "fatture/mapping.html", context)
     form = MappingForm(
         request.POST or None,
@@ -197,22 +191,22 @@ def mapping(request):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.mapping_save(
+            mapping_svc.mapping_save(
                 connection=connection,
                 choices=form.slot_choices(),
                 products=products,
                 subject=form.cleaned_data["invoice_subject"],
             )
         except ServiceError as exc:
-            context["err"] = _service_err(exc)
+            context["err"] = ErrorBox.from_exception(exc)
         else:
             messages.success(request, "Product mapping saved.")
             return redirect("fatture:mapping")
-    expected = services.expected_vat(tenant=request.tenant)
+    expected = mapping_svc.expected_vat(tenant=request.tenant)
     context.update(
         form=form,
         products=products,
-        issues=services.mapping_check(tenant=request.tenant),
+        issues=mapping_svc.mapping_check(tenant=request.tenant),
         rows=[(field, expected[field.name].label, field.name in required) for field in form.slot_fields()],
     )
     return render(request, "fatture/mapping.html", context)
@@ -221,11 +215,11 @@ def mapping(request):
 @owner_required
 @require_POST
 def products_refresh(request):
-    connection = services.connection_for(tenant=request.tenant)
+    connection = connection_svc.connection_for(tenant=request.tenant)
     try:
         if connection is None:
             raise ServiceError(code="fatture_not_connected")
-        products = services.products_refresh(connection=connection)
+        products = catalogue_svc.products_refresh(connection=connection)
     except ServiceError as exc:
         messages.error(request, f"{exc.text.message} {exc.detail}".strip())
     else:
@@ -238,7 +232,7 @@ def disconnect(request, public_id):
     """GET asks for confirmation; POST forgets the tokens."""
     connection = get_for_tenant_or_404(request, FattureConnection, public_id=public_id)
     if request.method == "POST":
-        services.connection_disconnect(connection=connection)
+        connection_svc.connection_disconnect(connection=connection)
         messages.success(
             request, "Fatture in Cloud disconnected. Your invoices, mappings and pre-registration are kept."
         )

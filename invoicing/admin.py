@@ -2,8 +2,9 @@
 
 from django.contrib import admin, messages
 
-from . import services
+from . import queueing
 from .models import CustomerLink, Invoice, SyncRun
+from .tasks import enqueue_invoice
 
 
 @admin.register(Invoice)
@@ -21,7 +22,7 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry the selected failed or held invoices")
     def retry(self, request, queryset):
-        count = sum(services.invoice_retry(invoice=invoice) for invoice in queryset)
+        count = sum(queueing.invoice_retry(invoice=invoice, enqueue=enqueue_invoice) for invoice in queryset)
         self.message_user(request, f"{count} invoice(s) queued again.", messages.SUCCESS)
 
 

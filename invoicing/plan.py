@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from accounts.choices import MarginRule, OrderStatus
 
+from .accounting import MappedProduct
 from .regions import Region, region_for
 
 CENT = Decimal("0.01")
@@ -52,17 +53,6 @@ class SellerRules:
     invoiceable_statuses: Sequence[str] = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED)
     cutoff_date: date | None = None
     invoice_date_policy: str = "payment_date"
-
-
-@dataclass(frozen=True)
-class MappedProduct:
-    """A Fatture product chosen for a slot, with its VAT type (id and percentage)."""
-
-    product_id: int
-    name: str
-    vat_id: int
-    vat_value: Decimal
-    code: str = ""
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 from django.db import transaction
 
+from .schedules import sync_schedule_apply
+
 
 def apply_schedule(sender, settings, **kwargs):
-    from .services import sync_schedule_apply
-
     transaction.on_commit(lambda: sync_schedule_apply(tenant=settings.tenant))

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django_celery_beat.models import PeriodicTask
+
 from accounts.models import Tenant
-from brickinvoice.errors import ServiceError, describe
+from brickinvoice.errors import ErrorBox, ServiceError, describe
 from marketplaces.models import Order
 
+from .accounting import backend_for_tenant, health_for_tenant
 from .models import Invoice
-from .plan import MappedProduct, PlanError, PlanPreview, build_plan, ineligibility_reason
-from .services import seller_rules_for
+from .plan import PlanError, PlanPreview, build_plan, ineligibility_reason
+from .rules import seller_rules_for
+from .schedules import schedule_name
 
 
 @dataclass
@@ -24,8 +28,6 @@ class Health:
 
 
 def connection_health(*, tenant: Tenant) -> list[Health]:
-    from fatture.backend import fatture_health
-
     rows = []
     for store in tenant.stores.exclude(status="disconnected").order_by("marketplace"):
         ok = store.status == "active"
@@ -51,14 +53,13 @@ def connection_health(*, tenant: Tenant) -> list[Health]:
                 url="/home/stores/",
             )
         )
-    rows.append(Health(url="/home/accounting/connect", **fatture_health(tenant=tenant)))
+    accounting = health_for_tenant(tenant)
+    rows.append(Health(url="/home/accounting/connect", **vars(accounting)))
     return rows
 
 
 def schedule_info(*, tenant: Tenant) -> dict:
-    from django_celery_beat.models import PeriodicTask
-
-    task = PeriodicTask.objects.select_related("interval").filter(name=f"sync-tenant-{tenant.public_id}").first()
+    task = PeriodicTask.objects.select_related("interval").filter(name=schedule_name(tenant)).first()
     if not task or not task.enabled:
         return {"enabled": False}
     last = task.last_run_at
@@ -68,8 +69,6 @@ def schedule_info(*, tenant: Tenant) -> dict:
 
 def invoice_preview(*, order: Order) -> PlanPreview:
     """The invoice this order would get, computed without creating or sending anything."""
-    from fatture.backend import backend_for_tenant
-
     preview = PlanPreview()
     rules = seller_rules_for(order.tenant)
     invoice = Invoice.objects.filter(order=order).first()
@@ -78,14 +77,13 @@ def invoice_preview(*, order: Order) -> PlanPreview:
     )
     try:
         backend = backend_for_tenant(order.tenant)
-        mapping = {slot: MappedProduct(**p) for slot, p in backend.slot_products().items()}
-        preview.plan = build_plan(order, list(order.items.all()), rules, mapping)
+        preview.plan = build_plan(order, list(order.items.all()), rules, backend.slot_products())
     except PlanError as exc:
         preview.error = exc
-        preview.error_text = describe(exc.code, **exc.params)
+        preview.error_text = ErrorBox.of(exc.code, exc.detail, **exc.params)
     except ServiceError as exc:
         preview.error = exc
-        preview.error_text = exc.text
+        preview.error_text = ErrorBox.from_exception(exc)
     for message in getattr(order, "data_errors", None) or []:
         preview.warnings.append(message)
     return preview

@@ -8,9 +8,9 @@ from django.views.decorators.http import require_POST
 from accounts.access import get_for_tenant_or_404, tenant_queryset, tenant_required
 from marketplaces.models import Order
 
-from . import selectors, services
+from . import queueing, selectors, syncruns
 from .models import Invoice, SyncRun
-from .tasks import sync_tenant
+from .tasks import enqueue_invoice, sync_tenant
 
 
 @tenant_required
@@ -26,7 +26,7 @@ def dashboard(request):
         .order_by("-updated_at")[:10],
         "run": tenant_queryset(request, SyncRun).order_by("-started_at").first(),
         "schedule": selectors.schedule_info(tenant=tenant),
-        "eligible_waiting": services.eligible_orders(tenant=tenant).count(),
+        "eligible_waiting": queueing.eligible_orders(tenant=tenant).count(),
     }
     return render(request, "invoicing/dashboard.html", context)
 
@@ -34,7 +34,7 @@ def dashboard(request):
 @tenant_required
 @require_POST
 def sync_now(request):
-    run = services.sync_run_start(tenant=request.tenant, trigger=SyncRun.Trigger.MANUAL)
+    run = syncruns.sync_run_start(tenant=request.tenant, trigger=SyncRun.Trigger.MANUAL)
     if run is None:
         messages.info(request, "A sync is already running; its progress is shown below.")
     else:
@@ -57,7 +57,7 @@ def sync_progress(request, public_id):
 @require_POST
 def invoice_retry(request, public_id):
     invoice = get_for_tenant_or_404(request, Invoice, public_id=public_id)
-    if services.invoice_retry(invoice=invoice):
+    if queueing.invoice_retry(invoice=invoice, enqueue=enqueue_invoice):
         messages.success(request, f"Order {invoice.order.marketplace_order_id} is queued again.")
     else:
         messages.info(request, "This invoice is not waiting for a retry.")
@@ -67,7 +67,7 @@ def invoice_retry(request, public_id):
 @tenant_required
 @require_POST
 def retry_all_failed(request):
-    count = services.invoices_retry_all_failed(tenant=request.tenant)
+    count = queueing.invoices_retry_all_failed(tenant=request.tenant, enqueue=enqueue_invoice)
     messages.success(request, f"{count} order(s) queued again.")
     return redirect("invoicing:dashboard")
 
@@ -83,7 +83,7 @@ def order_preview(request, public_id):
 @require_POST
 def order_invoice_now(request, public_id):
     order = get_for_tenant_or_404(request, Order, public_id=public_id)
-    if services.invoice_now(order=order):
+    if queueing.invoice_now(order=order, enqueue=enqueue_invoice):
         messages.success(request, f"Invoicing order {order.marketplace_order_id} now.")
     else:
         messages.info(request, "This order already has an invoice or is being invoiced.")

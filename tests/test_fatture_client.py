@@ -487,7 +487,7 @@ def test_short_term_budget_spreads_calls_without_spending_the_hour(rsps, setting
     """Fatture's 300 / 5 min limit is rolling: we spend at most half of it per fixed bucket."""
     from django.core.cache import cache
 
-    from fatture.client import quota_wait
+    from fatture.quota import quota_wait
 
     settings.FATTURE_SHORT_BUDGET, settings.FATTURE_SHORT_WINDOW_SECONDS = 2, 300
     connection = FattureConnectionFactory()
@@ -510,7 +510,7 @@ def test_short_term_budget_spreads_calls_without_spending_the_hour(rsps, setting
 
 @pytest.mark.django_db
 def test_quota_wait_reads_the_hourly_budget_and_retry_after(settings):
-    from fatture.client import quota_block, quota_take, quota_wait
+    from fatture.quota import quota_block, quota_take, quota_wait
 
     settings.FATTURE_HOURLY_BUDGET = 1
     with freeze_time("2026-03-02 10:59:30"):
@@ -523,7 +523,7 @@ def test_quota_wait_reads_the_hourly_budget_and_retry_after(settings):
 @pytest.mark.django_db
 def test_waiting_tasks_are_spread_over_the_coming_buckets(settings):
     """A backlog books places over the coming buckets, not everyone at the next one."""
-    from fatture.client import quota_block, quota_turn
+    from fatture.quota import quota_block, quota_turn
 
     # 2 calls per bucket sustained, 2 calls per invoice, booked twice over: 2 invoices per bucket.
     settings.FATTURE_SHORT_BUDGET, settings.FATTURE_SHORT_WINDOW_SECONDS = 2, 300

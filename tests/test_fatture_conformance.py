@@ -14,7 +14,8 @@ import responses
 from brickinvoice.errors import ServiceError
 from fatture import documents
 from fatture.client import FattureClient
-from invoicing import services
+from invoicing import issuing
+from invoicing.accounting import Document, DraftLine, InvoiceDraft
 from invoicing.models import Invoice
 from invoicing.plan import InvoicePlan, PlanLine
 from invoicing.regions import Region
@@ -65,14 +66,14 @@ def _page(items, current, last):
 
 
 def _draft(**lines):
-    return documents.InvoiceDraft(
+    return InvoiceDraft(
         client_id=16451,
         entity={"code": "BL-brickfan", "name": "Hans Müller", "country_iso": "de", "address_province": "Bayern"},
         date=date(2026, 3, 2),
         currency="EUR",
         visible_subject="Vendita mattoncini LEGO",
         marker=MARKER,
-        lines=(documents.DraftLine(1001, "Mattoncini LEGO", "LEGO parts, 10 pcs", D("20.00"), 0),),
+        lines=(DraftLine(1001, "Mattoncini LEGO", "LEGO parts, 10 pcs", D("20.00"), 0),),
         total=D("20.00"),
         paid_date=date(2026, 3, 2),
     )
@@ -87,7 +88,7 @@ def test_invoice_create_posts_a_spec_shaped_body_and_reads_the_data_wrapper(api,
 
     document = documents.invoice_create(api, _draft())
 
-    assert document == documents.Document(id=12345, number="7", numeration="/A")
+    assert document == Document(id=12345, number="7", numeration="/A")
     body = json.loads(rsps.calls[0].request.body)
     data = body["data"]
     assert data["type"] == "invoice" and data["date"] == "2026-03-02"
@@ -128,7 +129,7 @@ def test_invoice_draft_sends_one_unit_of_the_line_total_because_gross_price_is_a
         description="BrickLink order 1",
     )
 
-    draft = services.invoice_draft(plan=plan, order=order, client_id=5, marker=MARKER, subject="")
+    draft = issuing.invoice_draft(plan=plan, order=order, client_id=5, marker=MARKER, subject="")
     item = documents.invoice_payload(draft)["data"]["items_list"][0]
 
     # qty x gross_price must equal the line total that was invoiced, not three times it.
@@ -163,7 +164,7 @@ def test_invoice_find_filters_on_documented_fields_and_matches_the_marker_on_any
 
     found = documents.invoice_find(api, marker=MARKER, client_id=16451, on=date(2026, 3, 2))
 
-    assert found == documents.Document(id=2, number="8", numeration="/A")
+    assert found == Document(id=2, number="8", numeration="/A")
     query = _query(rsps.calls[0])
     assert query["type"] == "invoice"  # required by the spec
     assert query["q"] == "entity.id = 16451 and date = '2026-03-02'"
@@ -234,7 +235,7 @@ def test_uncertain_invoice_stays_uncertain_when_the_look_up_is_rate_limited(tena
         headers={"Retry-After": "60"},
     )
 
-    services.invoice_process(invoice_id=invoice.id)
+    issuing.invoice_process(invoice_id=invoice.id)
 
     invoice.refresh_from_db()
     assert invoice.uncertain, "a failed look-up proves nothing: the next attempt must look again"

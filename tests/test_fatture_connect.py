@@ -437,7 +437,7 @@ def test_disconnect_deletes_tokens_keeps_preregistration_and_mappings(owner_clie
 
 
 def test_reconnecting_after_disconnect_needs_no_new_approval_and_restores_mappings(owner_client, tenant, rsps):
-    from fatture.services import mapping_for
+    from fatture.mapping import mapping_for
 
     PreRegistrationFactory(email="mario.rossi@example.com")
     connection = FattureConnectionFactory(tenant=tenant)

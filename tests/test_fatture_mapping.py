@@ -9,11 +9,18 @@ from responses import matchers
 from accounts.choices import MarginRule
 from accounts.services import settings_for
 from brickinvoice.errors import ServiceError
-from fatture import services
-from fatture.backend import AccountingBackend, FattureBackend, backend_for_tenant, fatture_health
+from fatture import catalogue
+from fatture import mapping as mapping_svc
+from fatture.backend import FattureBackend
 from fatture.models import FattureConnection, ProductMapping
-from fatture.registry import BACKENDS
-from fatture.slots import Slot
+from invoicing.accounting import (
+    AccountingBackend,
+    MappedProduct,
+    Slot,
+    backend_class,
+    backend_for_tenant,
+    health_for_tenant,
+)
 from tests.factories_fatture import (
     STANDARD_CATALOGUE,
     VAT_TYPES,
@@ -61,7 +68,7 @@ def _map_all_correctly(tenant):
 
 
 def _codes(issues):
-    return [(i.code, i.slot) for i in issues]
+    return [(i.code, i.at) for i in issues]
 
 
 # --- products and VAT types ----------------------------------------------------------------------
@@ -77,7 +84,7 @@ def test_250_products_are_read_over_three_pages_of_100(connection, rsps):
             match=[matchers.query_param_matcher({"per_page": "100", "page": str(number)})],
         )
 
-    products = services.products_list(connection=connection)
+    products = catalogue.products_list(connection=connection)
 
     assert len(products) == 250 and len({p.id for p in products}) == 250
     assert products[0].name == "Prodotto 1" and products[-1].code == "P250"
@@ -99,13 +106,13 @@ def test_paging_follows_next_page_url_when_last_page_is_missing(connection, rsps
         json=second,
         match=[matchers.query_param_matcher({"per_page": "100", "page": "2"})],
     )
-    assert [p.id for p in services.products_list(connection=connection)] == [1, 2]
+    assert [p.id for p in catalogue.products_list(connection=connection)] == [1, 2]
 
 
 def test_products_and_vat_types_are_cached_per_company(connection, rsps):
     _catalogue(rsps)
-    first = services.catalogue(connection=connection)
-    second = services.catalogue(connection=connection)
+    first = catalogue.catalogue(connection=connection)
+    second = catalogue.catalogue(connection=connection)
     assert first == second and len(rsps.calls) == 2
     margin = next(p for p in first if p.id == 1002)
     assert (margin.vat_value, margin.vat_ei_type) == (0, "N5")  # natura joined from the VAT-types list
@@ -113,13 +120,13 @@ def test_products_and_vat_types_are_cached_per_company(connection, rsps):
 
 def test_vat_types_list_reads_the_company_vat_types(connection, rsps):
     rsps.add(responses.GET, api(VATS), json=VAT_TYPES)
-    vat_types = services.vat_types_list(connection=connection)
+    vat_types = catalogue.vat_types_list(connection=connection)
     assert [(v.id, v.value, v.ei_type) for v in vat_types][:3] == [(0, 22, ""), (66, 0, "N5"), (21, 0, "N3.1")]
 
 
 def test_refresh_products_button_clears_the_cache(owner_client, connection, rsps):
     _catalogue(rsps)
-    services.catalogue(connection=connection)
+    catalogue.catalogue(connection=connection)
     response = owner_client.post(reverse("fatture:products_refresh"))
     assert response.status_code == 302
     assert len(rsps.calls) == 4  # read again, not served from the cache
@@ -128,7 +135,7 @@ def test_refresh_products_button_clears_the_cache(owner_client, connection, rsps
 def test_refresh_updates_snapshots_of_mapped_products(connection, tenant, rsps):
     mapping = _map(tenant, "std_domestic", 1001, name="Old name")
     _catalogue(rsps)
-    services.products_refresh(connection=connection)
+    catalogue.products_refresh(connection=connection)
     mapping.refresh_from_db()
     assert (mapping.product_name, mapping.product_code) == ("Mattoncini LEGO", "LEGO-STD")
 
@@ -137,7 +144,7 @@ def test_products_forbidden_while_company_still_listed_is_products_not_loading(c
     rsps.add(responses.GET, api(PRODUCTS), status=403, json={"error": {"message": "Permesso negato"}})
     rsps.add(responses.GET, api("/user/companies"), json=companies(company()))
     with pytest.raises(ServiceError) as exc:
-        services.products_list(connection=connection)
+        catalogue.products_list(connection=connection)
     assert exc.value.code == "products_not_loading"
     assert "Products Not Loading" in exc.value.text.message and "Refresh products" in exc.value.text.hint
     assert "Permesso negato" in exc.value.detail
@@ -148,17 +155,17 @@ def test_lost_company_is_company_not_found_and_stored(connection, rsps, status):
     rsps.add(responses.GET, api(PRODUCTS), status=status, json={"error": {"message": "No access"}})
     rsps.add(responses.GET, api("/user/companies"), json=companies(company(cid=777, name="Other")))
     with pytest.raises(ServiceError) as exc:
-        services.products_list(connection=connection)
+        catalogue.products_list(connection=connection)
     assert exc.value.code == "company_not_found"
     connection.refresh_from_db()
     assert connection.last_error_code == "company_not_found"
-    assert fatture_health(tenant=connection.tenant)["ok"] is False
+    assert health_for_tenant(connection.tenant).ok is False
 
 
 def test_products_need_a_company(tenant, rsps):
     connection = FattureConnectionFactory(tenant=tenant, company_id=None)
     with pytest.raises(ServiceError) as exc:
-        services.products_list(connection=connection)
+        catalogue.products_list(connection=connection)
     assert exc.value.code == "no_company_selected" and len(rsps.calls) == 0
 
 
@@ -169,7 +176,7 @@ def test_a_correct_mapping_has_no_issues(connection, tenant, rsps):
     settings_for(tenant).__class__.objects.filter(tenant=tenant).update(margin_rule=MarginRule.USED)
     _catalogue(rsps)
     _map_all_correctly(tenant)
-    assert services.mapping_check(tenant=tenant) == []
+    assert mapping_svc.mapping_check(tenant=tenant) == []
 
 
 @pytest.mark.parametrize(
@@ -217,7 +224,7 @@ def test_each_vat_mismatch_names_product_actual_and_expected_rate(connection, te
     _catalogue(rsps)
     _map_all_correctly(tenant)
     ProductMapping.objects.filter(tenant=tenant, slot=slot).update(product_id=pid)
-    issues = services.mapping_check(tenant=tenant)
+    issues = mapping_svc.mapping_check(tenant=tenant)
     assert _codes(issues) == [("vat_rate_mismatch", slot)]
     assert issues[0].message == message
     assert "Refresh products" in issues[0].hint
@@ -227,14 +234,14 @@ def test_margin_export_accepts_export_or_margin_nature(connection, tenant, rsps)
     _catalogue(rsps)
     _map_all_correctly(tenant)
     ProductMapping.objects.filter(tenant=tenant, slot="margin_export").update(product_id=1002)
-    assert services.mapping_check(tenant=tenant) == []
+    assert mapping_svc.mapping_check(tenant=tenant) == []
 
 
 def test_mapped_product_that_no_longer_exists_is_product_not_found(connection, tenant, rsps):
     _catalogue(rsps)
     _map_all_correctly(tenant)
     ProductMapping.objects.filter(tenant=tenant, slot="shipping").update(product_id=9999)
-    issues = services.mapping_check(tenant=tenant)
+    issues = mapping_svc.mapping_check(tenant=tenant)
     assert _codes(issues) == [("product_not_found", "shipping")]
     assert issues[0].message == "Product 9999 not found in Fatture in Cloud."
     assert "'Shipping' slot" in issues[0].hint
@@ -242,16 +249,16 @@ def test_mapped_product_that_no_longer_exists_is_product_not_found(connection, t
 
 def test_no_company_selected_is_reported_without_calling_fatture(tenant, rsps):
     FattureConnectionFactory(tenant=tenant, company_id=None)
-    issues = services.mapping_check(tenant=tenant)
+    issues = mapping_svc.mapping_check(tenant=tenant)
     assert _codes(issues) == [("no_company_selected", "")]
     assert issues[0].message == "No company selected."
     assert len(rsps.calls) == 0
 
 
 def test_not_connected_and_needs_reconnect_are_reported(tenant, rsps):
-    assert _codes(services.mapping_check(tenant=tenant)) == [("fatture_not_connected", "")]
+    assert _codes(mapping_svc.mapping_check(tenant=tenant)) == [("fatture_not_connected", "")]
     FattureConnectionFactory(tenant=tenant, status=FattureConnection.Status.NEEDS_RECONNECT)
-    assert _codes(services.mapping_check(tenant=tenant)) == [("fatture_auth_failed", "")]
+    assert _codes(mapping_svc.mapping_check(tenant=tenant)) == [("fatture_auth_failed", "")]
 
 
 def test_margin_slots_are_required_only_with_the_margin_scheme(connection, tenant, rsps):
@@ -264,10 +271,10 @@ def test_margin_slots_are_required_only_with_the_margin_scheme(connection, tenan
         ("handling", 1005),
     ]:
         _map(tenant, slot, pid)
-    assert services.mapping_check(tenant=tenant) == []  # margin rule "off" by default
+    assert mapping_svc.mapping_check(tenant=tenant) == []  # margin rule "off" by default
 
     settings_for(tenant).__class__.objects.filter(tenant=tenant).update(margin_rule=MarginRule.ALL)
-    assert _codes(services.mapping_check(tenant=tenant)) == [
+    assert _codes(mapping_svc.mapping_check(tenant=tenant)) == [
         ("slot_not_mapped", "margin_domestic"),
         ("slot_not_mapped", "margin_eu"),
         ("slot_not_mapped", "margin_export"),
@@ -276,14 +283,14 @@ def test_margin_slots_are_required_only_with_the_margin_scheme(connection, tenan
 
 def test_forfettario_seller_expects_no_vat_on_every_slot(connection, tenant, rsps):
     settings_for(tenant).__class__.objects.filter(tenant=tenant).update(vat_registered=False)
-    expected = services.expected_vat(tenant=tenant)
+    expected = mapping_svc.expected_vat(tenant=tenant)
     assert {e.label for e in expected.values()} == {"0 % (N2.2)"}
 
 
 def test_products_not_loading_is_reported_by_the_check(connection, tenant, rsps):
     rsps.add(responses.GET, api(PRODUCTS), status=403, json={"error": {"message": "Permesso negato"}})
     rsps.add(responses.GET, api("/user/companies"), json=companies(company()))
-    issues = services.mapping_check(tenant=tenant)
+    issues = mapping_svc.mapping_check(tenant=tenant)
     assert issues[0].code == "products_not_loading" and "Permesso negato" in issues[0].detail
 
 
@@ -316,7 +323,7 @@ def test_saving_the_mapping_stores_snapshots_and_subject_then_warns_of_mismatche
     }
     assert owner_client.post(reverse("fatture:mapping"), data).status_code == 302
 
-    mapping = services.mapping_for(tenant=tenant)
+    mapping = mapping_svc.mapping_for(tenant=tenant)
     assert sorted(mapping) == ["handling", "shipping", "std_domestic", "std_eu", "std_export"]
     assert (mapping["shipping"].product_name, mapping["shipping"].product_code, mapping["shipping"].vat_value) == (
         "Spedizione",
@@ -334,7 +341,7 @@ def test_clearing_a_slot_removes_its_mapping(owner_client, connection, tenant, r
     _catalogue(rsps)
     _map(tenant, "handling", 1005)
     owner_client.post(reverse("fatture:mapping"), {"handling": ""})
-    assert "handling" not in services.mapping_for(tenant=tenant)
+    assert "handling" not in mapping_svc.mapping_for(tenant=tenant)
 
 
 def test_member_sees_but_cannot_change_the_mapping(member_client, connection, rsps):
@@ -359,10 +366,10 @@ def test_mappings_are_kept_per_company(connection, tenant):
     _map(tenant, "shipping", 1004)
     connection.company_id = 777
     connection.save()
-    assert services.mapping_for(tenant=tenant) == {}
+    assert mapping_svc.mapping_for(tenant=tenant) == {}
     connection.company_id = 12345
     connection.save()
-    assert services.mapping_for(tenant=tenant)["shipping"].product_id == 1004
+    assert mapping_svc.mapping_for(tenant=tenant)["shipping"].product_id == 1004
 
 
 # --- backend interface ---------------------------------------------------------------------------
@@ -374,20 +381,14 @@ def test_backend_for_tenant_exposes_slot_products_without_calling_fatture(connec
     backend = backend_for_tenant(tenant)
     assert isinstance(backend, AccountingBackend) and isinstance(backend, FattureBackend)
     assert backend.company_id == 12345
-    assert backend.slot_products()["margin_domestic"] == {
-        "product_id": 1002,
-        "name": "LEGO usato",
-        "code": "LEGO-STD",
-        "vat_id": 66,
-        "vat_value": 0,
-    }
+    assert backend.slot_products()["margin_domestic"] == MappedProduct(
+        product_id=1002,
+        name="LEGO usato",
+        code="LEGO-STD",
+        vat_id=66,
+        vat_value=0,
+    )
     assert backend.calls == 0 and len(rsps.calls) == 0
-
-
-def test_backend_lists_products_through_the_service(connection, tenant, rsps):
-    _catalogue(rsps)
-    backend = backend_for_tenant(tenant)
-    assert [p.id for p in backend.list_products()] == [p["id"] for p in STANDARD_CATALOGUE]
 
 
 @pytest.mark.parametrize(
@@ -406,13 +407,13 @@ def test_backend_for_tenant_refuses_an_unusable_connection(tenant, changes, code
 
 
 def test_registry_lists_fatture_in_cloud():
-    assert BACKENDS["fatture_in_cloud"].label == "Fatture in Cloud"
-    assert BACKENDS["fatture_in_cloud"].connect_url_name == "fatture:start"
+    assert backend_class("fatture_in_cloud").label == "Fatture in Cloud"
+    assert backend_class("fatture_in_cloud").connect_url_name == "fatture:start"
 
 
 def test_health_row_reports_incomplete_mapping_then_ok(connection, tenant):
-    health = fatture_health(tenant=tenant)
-    assert health["ok"] is False and health["status"] == "Product mapping incomplete"
+    health = health_for_tenant(tenant)
+    assert health.ok is False and health.status == "Product mapping incomplete"
     for slot in ("std_domestic", "std_eu", "std_export", "shipping", "handling"):
         _map(tenant, slot, 1001)
-    assert fatture_health(tenant=tenant)["ok"] is True
+    assert health_for_tenant(tenant).ok is True

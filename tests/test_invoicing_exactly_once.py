@@ -13,8 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from fatture.models import FattureConnection
-from invoicing import services
+from invoicing import customers, issuing, queueing
 from invoicing.models import CustomerLink, Invoice
+from invoicing.tasks import enqueue_invoice
 from tests.factories_invoicing import connected_seller, fic, make_order
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,7 @@ def seller(tenant):
 
 def queue_and_run(order):
     invoice = Invoice.objects.create(tenant=order.tenant, order=order)
-    outcome = services.invoice_process(invoice_id=invoice.id)
+    outcome = issuing.invoice_process(invoice_id=invoice.id)
     invoice.refresh_from_db()
     return invoice, outcome
 
@@ -99,8 +100,8 @@ def test_hand_made_client_with_same_name_and_no_code_is_adopted(seller, fake):
 def test_duplicated_task_creates_one_invoice(seller, fake):
     order = make_order(seller)
     invoice = Invoice.objects.create(tenant=seller, order=order)
-    services.invoice_process(invoice_id=invoice.id)
-    services.invoice_process(invoice_id=invoice.id)
+    issuing.invoice_process(invoice_id=invoice.id)
+    issuing.invoice_process(invoice_id=invoice.id)
     assert len(fake.documents) == 1
     assert Invoice.objects.get(id=invoice.id).state == S.ISSUED
 
@@ -112,7 +113,7 @@ def test_invoice_is_not_created_twice_after_timeout(seller, fake):
     assert invoice.state == S.FAILED and invoice.uncertain and outcome.retry_in
     assert invoice.error_code == "fatture_unavailable"
 
-    services.invoice_process(invoice_id=invoice.id)  # the retry looks first, and adopts
+    issuing.invoice_process(invoice_id=invoice.id)  # the retry looks first, and adopts
     invoice.refresh_from_db()
     assert invoice.state == S.ISSUED and len(fake.documents) == 1
     assert len(fake.calls("POST")) == 2  # client create + the one invoice POST; no second invoice POST
@@ -123,7 +124,7 @@ def test_server_error_without_document_is_retried_and_created_once(seller, fake)
     fake.fail_next_create.append((502, {"error": {"message": "Bad gateway"}}, {}))
     invoice, _ = queue_and_run(order)
     assert invoice.state == S.FAILED and invoice.uncertain  # a 5xx proves nothing
-    services.invoice_process(invoice_id=invoice.id)
+    issuing.invoice_process(invoice_id=invoice.id)
     invoice.refresh_from_db()
     assert invoice.state == S.ISSUED and len(fake.documents) == 1
 
@@ -140,7 +141,7 @@ def test_crash_between_post_and_database_save_is_recovered_without_duplicate(sel
         number="",
         claimed_at=timezone.now() - timedelta(minutes=30),
     )
-    assert services.invoices_requeue_stuck() == 1  # eager: the task ran again
+    assert queueing.invoices_requeue_stuck(enqueue=enqueue_invoice) == 1  # eager: the task ran again
     invoice.refresh_from_db()
     assert invoice.state == S.ISSUED and invoice.fatture_id == document["id"]
     assert len(fake.documents) == 1
@@ -148,8 +149,8 @@ def test_crash_between_post_and_database_save_is_recovered_without_duplicate(sel
 
 def test_claimed_invoice_is_not_taken_by_a_second_worker(seller, fake):
     invoice = Invoice.objects.create(tenant=seller, order=make_order(seller))
-    assert services.invoice_claim(invoice_id=invoice.id)
-    assert not services.invoice_claim(invoice_id=invoice.id)
+    assert issuing.invoice_claim(invoice_id=invoice.id)
+    assert not issuing.invoice_claim(invoice_id=invoice.id)
 
 
 def test_validation_error_waits_for_the_seller_with_provider_detail(seller, fake):
@@ -198,9 +199,9 @@ def test_unmapped_slot_is_a_clear_error(seller, fake):
 def test_retry_button_requeues_a_held_invoice(seller, fake):
     fake.fail_next_create.append((422, {"error": {"message": "Validation error"}}, {}))
     invoice, _ = queue_and_run(make_order(seller))
-    assert services.invoice_retry(invoice=invoice)
+    assert queueing.invoice_retry(invoice=invoice, enqueue=enqueue_invoice)
     # eager Celery: on_commit ran inside the test transaction only if captured; run it directly
-    services.invoice_process(invoice_id=invoice.id)
+    issuing.invoice_process(invoice_id=invoice.id)
     invoice.refresh_from_db()
     assert invoice.state == S.ISSUED and len(fake.documents) == 1
 
@@ -210,7 +211,7 @@ def test_invoicing_one_order_stays_within_fifteen_queries(seller, fake):
     queue_and_run(make_order(seller, username=order.buyer_username))  # the customer is now known
     invoice = Invoice.objects.create(tenant=seller, order=order)
     with CaptureQueriesContext(db_connection) as queries:
-        services.invoice_process(invoice_id=invoice.id)
+        issuing.invoice_process(invoice_id=invoice.id)
     assert Invoice.objects.get(id=invoice.id).state == S.ISSUED
     assert len(queries) <= 15, [q["sql"][:120] for q in queries]
 
@@ -245,7 +246,7 @@ def test_quota_answer_before_the_create_keeps_the_invoice_uncertain(seller, fake
         headers={"Retry-After": "30"},
         json={"error": {"message": "Too many requests"}},
     )
-    services.invoice_process(invoice_id=invoice.id)
+    issuing.invoice_process(invoice_id=invoice.id)
     invoice.refresh_from_db()
     assert invoice.state == S.FAILED and invoice.uncertain  # still looks before creating next time
     assert len(fake.documents) == 1
@@ -256,16 +257,16 @@ def test_waiting_for_the_quota_never_uses_up_the_automatic_attempts(seller, fake
 
     invoice = Invoice.objects.create(tenant=seller, order=make_order(seller, username="patient-buyer"))
     blocked = f"fatture:blocked-until:{invoice.tenant.fatture_connection.company_id}"
-    for _ in range(services.MAX_AUTOMATIC_ATTEMPTS + 3):
+    for _ in range(issuing.MAX_AUTOMATIC_ATTEMPTS + 3):
         fake.fail_next_create.append((429, {"error": {"message": "Too many requests"}}, {"Retry-After": "5"}))
         cache.delete(blocked)  # the Retry-After has passed
-        outcome = services.invoice_process(invoice_id=invoice.id)
+        outcome = issuing.invoice_process(invoice_id=invoice.id)
         invoice.refresh_from_db()
         assert invoice.state == S.FAILED and invoice.error_code == "fatture_quota"
         assert 5 <= outcome.retry_in <= 10  # Retry-After plus jitter, not the failure back-off
     assert invoice.attempts == 0  # every quota wait was given back
     cache.delete(blocked)
-    services.invoice_process(invoice_id=invoice.id)
+    issuing.invoice_process(invoice_id=invoice.id)
     invoice.refresh_from_db()
     assert invoice.state == S.ISSUED and len(fake.documents) == 1
 
@@ -275,7 +276,7 @@ def test_task_checks_the_company_quota_before_claiming(seller, fake):
     returns, without claiming, counting an attempt or calling Fatture."""
     from unittest import mock
 
-    from fatture.client import quota_block
+    from fatture.quota import quota_block
     from invoicing.tasks import invoice_order
 
     invoice = Invoice.objects.create(tenant=seller, order=make_order(seller, username="queued-buyer"))
@@ -299,14 +300,14 @@ def test_two_orders_of_one_new_buyer_at_once_create_one_client(seller, fake):
     from django.core.cache import cache
     from django.db import connection as thread_connection
 
-    from fatture.backend import backend_for_tenant
+    from invoicing.accounting import backend_for_tenant
 
     first = make_order(seller, username="twin-buyer")
     second = make_order(seller, username="twin-buyer")
     backend = backend_for_tenant(seller)
-    data = services.customer_data(first)
+    data = customers.customer_data(first)
     key = (
-        f"fatture-customer-lock:{backend.company_id}:{services.hashlib.sha256(data['code'].encode()).hexdigest()[:32]}"
+        f"fatture-customer-lock:{backend.company_id}:{customers.hashlib.sha256(data['code'].encode()).hexdigest()[:32]}"
     )
     assert cache.add(key, "the-first-worker", timeout=30)
 
@@ -318,7 +319,7 @@ def test_two_orders_of_one_new_buyer_at_once_create_one_client(seller, fake):
                 company_id=backend.company_id,
                 code=data["code"],
                 fatture_client_id=client_id,
-                data_hash=services._hash(data),
+                data_hash=customers._hash(data),
             )
             cache.delete(key)
         finally:
@@ -326,7 +327,7 @@ def test_two_orders_of_one_new_buyer_at_once_create_one_client(seller, fake):
 
     holder = threading.Timer(0.3, first_worker)
     holder.start()
-    client_id = services.customer_sync(backend=backend, tenant=seller, order=second)
+    client_id = customers.customer_sync(backend=backend, tenant=seller, order=second)
     holder.join()
     assert len(fake.clients) == 1
     assert client_id == fake.clients[0]["id"]
@@ -340,14 +341,14 @@ def test_database_gone_mid_invoice_leaves_the_claim_to_the_lease_not_a_permanent
     invoice = Invoice.objects.create(tenant=seller, order=order)
     fake.fail_next_create.append(("after-create", OperationalError("server closed the connection")))
     with pytest.raises(OperationalError):
-        services.invoice_process(invoice_id=invoice.id)
+        issuing.invoice_process(invoice_id=invoice.id)
     invoice.refresh_from_db()
     assert invoice.state == S.SUBMITTING and invoice.uncertain and invoice.error_code == ""
     # After the lease the safety net requeues it, and the look-up adopts the document: one invoice.
-    later = timezone.now() + services.CLAIM_LEASE + timedelta(seconds=1)
-    assert services.invoices_requeue_stuck(now=later) >= 1
-    Invoice.objects.filter(id=invoice.id).update(claimed_at=timezone.now() - services.CLAIM_LEASE * 2)
-    services.invoice_process(invoice_id=invoice.id)
+    later = timezone.now() + queueing.CLAIM_LEASE + timedelta(seconds=1)
+    assert queueing.invoices_requeue_stuck(now=later, enqueue=enqueue_invoice) >= 1
+    Invoice.objects.filter(id=invoice.id).update(claimed_at=timezone.now() - queueing.CLAIM_LEASE * 2)
+    issuing.invoice_process(invoice_id=invoice.id)
     invoice.refresh_from_db()
     assert invoice.state == S.ISSUED and len(fake.documents) == 1
 
@@ -362,7 +363,7 @@ def test_our_budget_refusing_the_create_proves_nothing_was_sent(seller, fake, se
     assert fake.calls("POST")[-1].request.url.endswith("/entities/clients") and fake.documents == []
     cache.clear()  # a new hour
     before = len(fake.calls())
-    services.invoice_process(invoice_id=invoice.id)
+    issuing.invoice_process(invoice_id=invoice.id)
     invoice.refresh_from_db()
     assert invoice.state == S.ISSUED and len(fake.documents) == 1
     assert len(fake.calls()) - before == 1  # only the create: no marker look-up
@@ -405,9 +406,9 @@ def test_token_revoked_in_the_middle_of_a_sync_holds_the_rest_without_calls(sell
     fake.rsps.add_callback(responses.GET, fic("entities/clients"), callback=fake.list_clients)
     fake.rsps.add_callback(responses.POST, fic("entities/clients"), callback=fake.create_client)
     fake.rsps.add_callback(responses.POST, fic("issued_documents"), callback=fake.create_document)
-    assert services.invoices_retry_all_failed(tenant=seller) == 2
+    assert queueing.invoices_retry_all_failed(tenant=seller, enqueue=enqueue_invoice) == 2
     for invoice in (held, untouched):
-        services.invoice_process(invoice_id=invoice.id)
+        issuing.invoice_process(invoice_id=invoice.id)
     states = list(Invoice.objects.filter(tenant=seller).values_list("state", flat=True))
     assert states == [S.ISSUED] * 3 and len(fake.documents) == 3
 
@@ -422,6 +423,6 @@ def test_redis_gone_mid_invoice_is_transient_and_the_retry_adopts_the_document(s
     invoice, outcome = queue_and_run(order)
     assert invoice.state == S.FAILED and invoice.error_code == "internal_unavailable"
     assert invoice.uncertain and outcome.retry_in >= 30
-    services.invoice_process(invoice_id=invoice.id)
+    issuing.invoice_process(invoice_id=invoice.id)
     invoice.refresh_from_db()
     assert invoice.state == S.ISSUED and len(fake.documents) == 1

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
 from accounts.services import tenant_create_for_user
-from invoicing import services
+from invoicing import schedules
 from invoicing.models import Invoice, SyncRun
 from tests.factories import UserFactory
 from tests.factories_invoicing import connected_seller, make_order
@@ -31,7 +31,7 @@ def test_signup_creates_the_default_hourly_schedule(django_capture_on_commit_cal
 def test_changing_the_setting_changes_or_removes_the_schedule(
     owner_client, tenant, choice, expected, django_capture_on_commit_callbacks
 ):
-    services.sync_schedule_apply(tenant=tenant)
+    schedules.sync_schedule_apply(tenant=tenant)
     with django_capture_on_commit_callbacks(execute=True):
         response = owner_client.post(
             reverse("accounts:settings"),

@@ -8,8 +8,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from fatture import documents, oauth, services
+from fatture import catalogue as catalogue_svc
+from fatture import connection as connection_svc
+from fatture import documents, oauth
+from fatture.backend import FattureBackend
 from fatture.client import FattureClient, get_with_token
+from invoicing.accounting import DraftLine, InvoiceDraft
 from marketplaces.bricklink.client import BrickLinkClient, BrickLinkCredentials
 from marketplaces.brickowl.client import BrickOwlClient
 from marketplaces.errors import BadCredentials, IpMismatch
@@ -147,8 +151,8 @@ def _code() -> str:
 
 
 def test_fatture_services_read_companies_and_the_catalogue(connection):
-    companies = {c.id for c in services.companies_list(connection=connection)}
-    catalogue = {p.code: p for p in services.catalogue(connection=connection)}
+    companies = {c.id for c in connection_svc.companies_list(connection=connection)}
+    catalogue = {p.code: p for p in catalogue_svc.catalogue(connection=connection)}
 
     assert {DEMO_COMPANY_ID, CONTROLLED_COMPANY_ID} <= companies
     assert catalogue["MRG-IT"].vat_ei_type == "N5" and catalogue["MRG-IT"].vat_value == 0
@@ -166,12 +170,12 @@ def test_product_invoice_payload_is_accepted_numbered_and_found_again(connection
     }
     client_id = documents.client_sync(api, customer, known_client_id=None)
     assert documents.client_sync(api, customer, known_client_id=None) == client_id  # found by code
-    catalogue = {p.code: p for p in services.catalogue(connection=connection)}
+    catalogue = {p.code: p for p in catalogue_svc.catalogue(connection=connection)}
     lines = (
-        documents.DraftLine(catalogue["STD-UE"].id, "LEGO parts", "", Decimal("22.29"), 0),
-        documents.DraftLine(catalogue["SPED"].id, "Shipping", "", Decimal("6.90"), 0),
+        DraftLine(catalogue["STD-UE"].id, "LEGO parts", "", Decimal("22.29"), 0),
+        DraftLine(catalogue["SPED"].id, "Shipping", "", Decimal("6.90"), 0),
     )
-    draft = documents.InvoiceDraft(
+    draft = InvoiceDraft(
         client_id=client_id,
         entity=customer,
         date=date(2025, 3, 5),
@@ -187,7 +191,7 @@ def test_product_invoice_payload_is_accepted_numbered_and_found_again(connection
     found = documents.invoice_find(api, marker="BI:order:24680135", client_id=client_id, on=date(2025, 3, 5))
 
     assert created.number == "1" and found == created
-    assert requests.get(documents.view_url(created.id), timeout=10).status_code == 200
+    assert requests.get(FattureBackend(connection).view_url(created.id), timeout=10).status_code == 200
 
 
 def test_fatture_client_refreshes_once_on_a_401(connection):

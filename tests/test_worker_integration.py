@@ -14,7 +14,7 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 
 from brickinvoice.celery import app as celery_app
-from invoicing import services
+from invoicing import issuing, syncruns
 from invoicing.models import Invoice, SyncRun
 from invoicing.tasks import sync_tenant
 from tests.factories import StoreConnectionFactory
@@ -66,7 +66,7 @@ def test_sync_now_invoices_every_eligible_order_once_through_the_worker(tenant, 
     )
     orders = [make_order(tenant, store=store, username=f"buyer{i % 2}") for i in range(4)]
     make_order(tenant, store=store, status="awaiting_payment")  # not eligible
-    run = services.sync_run_start(tenant=tenant, trigger=SyncRun.Trigger.MANUAL)
+    run = syncruns.sync_run_start(tenant=tenant, trigger=SyncRun.Trigger.MANUAL)
     sync_tenant.delay(tenant.id, SyncRun.Trigger.MANUAL, run.id)
 
     assert _wait_for(lambda: SyncRun.objects.get(id=run.id).state != SyncRun.State.RUNNING)
@@ -93,7 +93,7 @@ def test_duplicated_messages_on_the_broker_create_one_invoice(tenant, fake, real
 def test_retry_after_timeout_runs_on_the_worker_without_duplicate(tenant, fake, real_worker, monkeypatch):
     import requests
 
-    monkeypatch.setattr(services, "RETRY_BACKOFF", [0.5] * 8)
+    monkeypatch.setattr(issuing, "RETRY_BACKOFF", [0.5] * 8)
     connected_seller(tenant)
     fake.fail_next_create.append(("after-create", requests.exceptions.ReadTimeout("read timed out")))
     invoice = Invoice.objects.create(tenant=tenant, order=make_order(tenant))

@@ -1,0 +1,20 @@
+"""Where the company's catalogue (products, VAT types) is cached in the shared cache, so the
+connection can forget it on disconnect and the catalogue can read and refresh it."""
+
+from django.core.cache import cache
+
+# Products and VAT types change rarely and each read costs quota
+# (docs/providers/fatture-in-cloud.md §10.3).
+CATALOGUE_CACHE_SECONDS = 600
+
+
+def products_key(company_id: int) -> str:
+    return f"fatture:products:{company_id}"
+
+
+def vat_types_key(company_id: int) -> str:
+    return f"fatture:vat-types:{company_id}"
+
+
+def catalogue_cache_clear(*, company_id: int) -> None:
+    cache.delete_many([products_key(company_id), vat_types_key(company_id)])

@@ -1,0 +1,204 @@
+"""The accounting interface invoicing owns (design §3): what an accounting package must do for us,
+in invoicing's own neutral types, and the factory that finds the tenant's package.
+
+Invoicing speaks only these types and this protocol. A package (today ``fatture/``, Fatture in
+Cloud) implements ``AccountingBackend`` and is listed in ``settings.ACCOUNTING_BACKENDS`` by its key;
+``backend_for_tenant`` picks the class by the key the tenant connected with
+(``SellerSettings.accounting_package``). A second package is a new module and a settings entry, not
+a change to invoicing. Every method raises ``brickinvoice.errors.ServiceError`` (transient or
+permanent) on failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from django.conf import settings
+from django.db import models
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
+
+from accounts.services import settings_for
+
+if TYPE_CHECKING:
+    from accounts.models import Tenant
+
+
+# --- the slot vocabulary -------------------------------------------------------------------------
+
+
+class Slot(models.TextChoices):
+    """The eight invoice slots a seller maps to products of the package (design §4 step 4). Which
+    slot a line goes to is invoicing's decision; which product stands behind it is the mapping."""
+
+    STD_DOMESTIC = "std_domestic", _("Standard goods — domestic")
+    STD_EU = "std_eu", _("Standard goods — EU")
+    STD_EXPORT = "std_export", _("Standard goods — export")
+    MARGIN_DOMESTIC = "margin_domestic", _("Margin-scheme goods — domestic")
+    MARGIN_EU = "margin_eu", _("Margin-scheme goods — EU")
+    MARGIN_EXPORT = "margin_export", _("Margin-scheme goods — export")
+    SHIPPING = "shipping", _("Shipping")
+    HANDLING = "handling", _("Handling")
+
+
+MARGIN_SLOTS = frozenset({Slot.MARGIN_DOMESTIC, Slot.MARGIN_EU, Slot.MARGIN_EXPORT})
+
+
+def slot_label(slot: str) -> str:
+    try:
+        return str(Slot(slot).label)
+    except ValueError:
+        return slot
+
+
+# --- neutral types -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MappedProduct:
+    """The package's product chosen for a slot, with its VAT type (id and percentage)."""
+
+    product_id: int
+    name: str
+    vat_id: int
+    vat_value: Decimal
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class DraftLine:
+    product_id: int
+    name: str
+    description: str
+    gross_price: Decimal  # per unit, VAT included
+    vat_id: int
+    quantity: int = 1
+
+
+@dataclass(frozen=True)
+class InvoiceDraft:
+    """One invoice as invoicing wants it; the backend turns it into its own request."""
+
+    client_id: int
+    entity: dict
+    date: date
+    currency: str
+    visible_subject: str
+    marker: str  # an internal text that identifies the order, for the look-up before a retry
+    lines: tuple[DraftLine, ...]
+    total: Decimal
+    paid_date: date
+
+
+@dataclass(frozen=True)
+class Document:
+    """A document the package created (or that a look-up found)."""
+
+    id: int
+    number: str
+    numeration: str
+
+
+@dataclass(frozen=True)
+class Health:
+    """One status row of the dashboard for the accounting connection."""
+
+    label: str
+    ok: bool
+    status: str
+    detail: str = ""
+    hint: str = ""
+
+
+# --- the protocol --------------------------------------------------------------------------------
+
+
+@runtime_checkable
+class AccountingBackend(Protocol):
+    """What invoicing needs from an accounting package, for one tenant's connection."""
+
+    key: str
+
+    @property
+    def company_id(self) -> int | None:
+        """The package's account the documents go to (the shared quota and the customer map are
+        kept per account)."""
+
+    @property
+    def calls(self) -> int:
+        """API requests this instance has made (the cost of one invoice)."""
+
+    @property
+    def invoice_subject(self) -> str:
+        """The seller's fixed subject text printed on every invoice."""
+
+    def slot_products(self) -> dict[str, MappedProduct]:
+        """The mapped product of each slot, from stored data (no API call). A slot whose product
+        cannot be used on an invoice (no VAT type) is left out, so the plan reports it unmapped."""
+
+    def sync_customer(self, data: dict, *, known_client_id: int | None) -> int:
+        """Create or update the customer described by ``data`` (``code`` = stable marketplace key,
+        ``name``, address and tax fields) and return its id. ``known_client_id`` is the id
+        remembered from a previous order, updated in place when it still exists."""
+
+    def create_invoice(self, draft: InvoiceDraft) -> Document:
+        """Create one invoice. Not idempotent on the provider's side: callers look first with
+        ``find_invoice_for_order`` after an uncertain outcome."""
+
+    def find_invoice_for_order(self, *, marker: str, client_id: int, date: date) -> Document | None:
+        """The invoice already created for the order carrying ``marker`` (for ``client_id`` on
+        ``date``), or None. Any failure raises an error without an HTTP status ("cannot tell")."""
+
+    def explain_rejection(self, error: Exception, *, slots: list[str]) -> Exception:
+        """What a refused invoice means for the seller: e.g. a mapped product of one of ``slots``
+        was deleted (``product_not_found``). Returns ``error`` itself when nothing better is known."""
+
+    def view_url(self, document_id: int) -> str:
+        """Where the seller opens the document in the package."""
+
+
+# --- the factory ---------------------------------------------------------------------------------
+
+
+@cache
+def backend_class(key: str | None = None) -> type:
+    """The backend class registered under ``key`` (default: ``ACCOUNTING_DEFAULT_BACKEND``)."""
+    key = key or settings.ACCOUNTING_DEFAULT_BACKEND
+    return import_string(settings.ACCOUNTING_BACKENDS[key])
+
+
+def package_of(tenant: Tenant) -> str:
+    key = settings_for(tenant).accounting_package
+    return key if key in settings.ACCOUNTING_BACKENDS else settings.ACCOUNTING_DEFAULT_BACKEND
+
+
+def backend_for_tenant(tenant: Tenant) -> AccountingBackend:
+    """The tenant's backend, ready to call; raises ``fatture_not_connected``-style errors
+    (not connected, needs reconnecting, no company selected) otherwise."""
+    return backend_class(package_of(tenant)).for_tenant(tenant)
+
+
+def account_of(tenant: Tenant) -> int | None:
+    """The tenant's selected account id in its package, if any (one query): what invoice tasks
+    carry so a worker can check the account's quota before it touches the invoice."""
+    return backend_class(package_of(tenant)).account_of(tenant)
+
+
+def health_for_tenant(tenant: Tenant) -> Health:
+    """The dashboard row for the accounting connection, from the database only."""
+    return backend_class(package_of(tenant)).health(tenant)
+
+
+def wait_before_invoice(account_id: int, *, key: str | None = None) -> float:
+    """Seconds a task for ``account_id`` should wait for the package's quota before it claims an
+    invoice (0: go now). Costs no SQL."""
+    return backend_class(key).wait_before_invoice(account_id)
+
+
+def packages() -> list[tuple[str, str]]:
+    """The accounting packages a seller can connect: ``(key, label)`` for the connect page."""
+    return [(key, backend_class(key).label) for key in settings.ACCOUNTING_BACKENDS]

@@ -1,0 +1,79 @@
+"""The buyer as a customer of the accounting package: the stable code we key it on (the
+marketplace username), the data we want on record, and the local map code → client id that lets
+a returning, unchanged buyer cost no API call (design §9)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.utils import timezone
+
+from accounts.models import Tenant
+from brickinvoice.locks import cache_lock
+from marketplaces.models import Order
+
+from .accounting import AccountingBackend
+from .models import CustomerLink
+
+CODE_PREFIX = {"bricklink": "BL", "brickowl": "BO"}
+
+
+def customer_code(order: Order) -> str:
+    username = (order.buyer_username or order.buyer_email or order.buyer_name or "unknown").strip()
+    return f"{CODE_PREFIX.get(order.marketplace, order.marketplace.upper())}-{username}"[:120]
+
+
+def customer_data(order: Order) -> dict:
+    """The client record we want in the package for this buyer."""
+    name = (order.ship_name or order.buyer_name or order.buyer_username or "").strip()
+    return {
+        "code": customer_code(order),
+        "name": name or customer_code(order),
+        "email": order.buyer_email or "",
+        "address_street": ", ".join(filter(None, [order.ship_address1, order.ship_address2])),
+        "address_postal_code": order.ship_postal_code or "",
+        "address_city": order.ship_city or "",
+        "address_province": order.ship_state or "",
+        "country_iso": order.ship_country or "",
+    }
+
+
+def _hash(data: dict) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def customer_sync(*, backend: AccountingBackend, tenant: Tenant, order: Order) -> int:
+    """The package's client id for this buyer: no call when known and unchanged, one when changed."""
+    data = customer_data(order)
+    digest = _hash(data)
+    lookup = CustomerLink.objects.filter(tenant=tenant, company_id=backend.company_id, code=data["code"])
+    link = lookup.first()
+    if link and link.data_hash == digest:
+        return link.fatture_client_id
+    # Two orders of one new buyer invoiced at the same time must not create the client twice: one
+    # worker at a time per buyer; whoever waited reads the map again (one query, only then).
+    key = f"fatture-customer-lock:{backend.company_id}:{hashlib.sha256(data['code'].encode()).hexdigest()[:32]}"
+    with cache_lock(key, wait=30.0, hold=60, busy="Another invoice of this buyer is updating the client.") as waited:
+        if waited:
+            link = lookup.first()
+            if link and link.data_hash == digest:
+                return link.fatture_client_id
+        client_id = backend.sync_customer(data, known_client_id=link.fatture_client_id if link else None)
+        # One upsert statement (INSERT … ON CONFLICT DO UPDATE), safe against a concurrent worker.
+        CustomerLink.objects.bulk_create(
+            [
+                CustomerLink(
+                    tenant=tenant,
+                    company_id=backend.company_id,
+                    code=data["code"],
+                    fatture_client_id=client_id,
+                    data_hash=digest,
+                    updated_at=timezone.now(),
+                )
+            ],
+            update_conflicts=True,
+            unique_fields=["tenant", "company_id", "code"],
+            update_fields=["fatture_client_id", "data_hash", "updated_at"],
+        )
+    return client_id

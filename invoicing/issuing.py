@@ -1,0 +1,241 @@
+"""Issuing one invoice exactly once: claim → submit → record, the per-order state machine.
+
+The exactly-once argument (design §5), in one place:
+1. ``Invoice.order`` is unique: an order has at most one invoice row.
+2. Work is claimed with a conditional UPDATE (pending/failed → claimed); a duplicate task or a
+   redelivered message finds nothing to claim and stops.
+3. ``uncertain`` is committed *before* the create call and cleared only when the outcome is known
+   (an answer, or a 4xx that proves nothing was created). While it is set, the next attempt first
+   searches the accounting package for the order's marker and adopts the document it finds
+   instead of creating one.
+4. A worker that dies leaves the row claimed/submitting; after the lease it becomes claimable
+   again (``queueing.invoices_requeue_stuck``), and point 3 applies.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import InterfaceError, OperationalError
+from django.db.models import F, Q
+from django.utils import timezone
+from redis.exceptions import RedisError
+
+from brickinvoice.errors import ServiceError, describe
+from brickinvoice.locks import company_write_lock
+from marketplaces.models import Order
+
+from .accounting import AccountingBackend, Document, DraftLine, InvoiceDraft, backend_for_tenant
+from .customers import customer_data, customer_sync
+from .models import Invoice
+from .plan import InvoicePlan, PlanError, build_plan, ineligibility_reason
+from .queueing import CLAIM_LEASE
+from .rules import seller_rules_for
+from .syncruns import sync_run_count
+
+logger = logging.getLogger("invoicing.issuing")
+
+RETRY_BACKOFF = [30, 60, 120, 300, 600, 1200, 1800, 3600]
+MAX_AUTOMATIC_ATTEMPTS = len(RETRY_BACKOFF) + 1
+
+S = Invoice.State
+
+
+@dataclass
+class InvoiceOutcome:
+    """What the task needs to know: retry later (and when), or done."""
+
+    invoice: Invoice | None
+    retry_in: float | None = None
+
+
+def invoice_claim(*, invoice_id: int, now=None) -> bool:
+    now = now or timezone.now()
+    claimable = Q(state__in=[S.PENDING, S.FAILED]) | Q(
+        state__in=[S.CLAIMED, S.SUBMITTING], claimed_at__lt=now - CLAIM_LEASE
+    )
+    return bool(
+        Invoice.objects.filter(claimable, id=invoice_id).update(
+            state=S.CLAIMED, claimed_at=now, attempts=F("attempts") + 1, next_attempt_at=None
+        )
+    )
+
+
+def invoice_process(*, invoice_id: int) -> InvoiceOutcome:
+    """Claim and invoice one order. Never raises for a business failure: it is stored instead."""
+    if not invoice_claim(invoice_id=invoice_id):
+        return InvoiceOutcome(None)
+    invoice = Invoice.objects.select_related("order", "tenant").get(id=invoice_id)
+    try:
+        _invoice_submit(invoice)
+    except PlanError as exc:
+        _record_failure(invoice, exc.code, exc.detail, exc.params, permanent=True)
+    except ServiceError as exc:
+        logger.warning("invoice %s failed: %s", invoice.id, exc.code)
+        return _record_service_error(invoice, exc)
+    except RedisError as exc:
+        # Redis (budgets, locks) went away mid-invoice: transient, and `uncertain` is kept as it
+        # was (the create may have been sent), so the retry looks before it creates.
+        logger.warning("invoice %s: Redis unavailable (%s)", invoice.id, type(exc).__name__)
+        # A fixed text: the exception names our internal hosts, which the seller's page must not.
+        return _record_service_error(
+            invoice,
+            ServiceError("Redis was unreachable.", code="internal_unavailable", transient=True, retry_after=30),
+        )
+    except (OperationalError, InterfaceError):
+        # The database went away (restart, fail-over, dropped connection): nothing can be recorded
+        # now. The claim stays; when its lease runs out the safety net requeues the invoice, and
+        # `uncertain` makes that attempt look for a document before it creates one.
+        logger.warning("invoice %s: database unavailable; left to the claim lease", invoice.id)
+        raise
+    except Exception:
+        # A bug of ours: keep `uncertain` as it is, so a retry looks before it creates.
+        logger.exception("invoice %s crashed", invoice.id)
+        _record_failure(invoice, "internal_error", "", {}, permanent=True)
+    return InvoiceOutcome(invoice)
+
+
+def _invoice_submit(invoice: Invoice) -> None:
+    order = invoice.order
+    rules = seller_rules_for(invoice.tenant)
+    reason = ineligibility_reason(order, rules, already_invoiced=False)
+    if reason:
+        Invoice.objects.filter(id=invoice.id).update(
+            state=S.SKIPPED, error_code="", error_message=f"Not invoiced: {reason}.", error_hint="", error_detail=""
+        )
+        sync_run_count(invoice, created=False, skipped=True)
+        return
+    backend = backend_for_tenant(invoice.tenant)  # raises fatture_auth_failed / no_company_selected
+    plan = build_plan(order, list(order.items.all()), rules, backend.slot_products())
+    marker = f"BrickInvoice order {order.public_id}"
+    client_id = customer_sync(backend=backend, tenant=invoice.tenant, order=order)
+
+    if invoice.uncertain:
+        found = backend.find_invoice_for_order(marker=marker, client_id=client_id, date=plan.invoice_date)
+        if found:
+            logger.info("invoice %s: adopted existing document %s", invoice.id, found.id)
+            _mark_issued(invoice, found, plan, backend)
+            return
+
+    Invoice.objects.filter(id=invoice.id).update(
+        state=S.SUBMITTING, uncertain=True, marker=marker, company_id=backend.company_id
+    )
+    draft = invoice_draft(plan=plan, order=order, client_id=client_id, marker=marker, subject=backend.invoice_subject)
+    try:
+        with company_write_lock(backend.company_id):
+            document = backend.create_invoice(draft)
+    except ServiceError as exc:
+        # Only the create call's own 4xx answer, or our own budget refusing to send it, proves that
+        # nothing was created.
+        refused = not getattr(exc, "request_sent", True) or (exc.status is not None and 400 <= exc.status < 500)
+        explained = backend.explain_rejection(exc, slots=plan.slots)
+        explained.create_refused = refused
+        if explained is exc:
+            raise
+        raise explained from exc
+    _mark_issued(invoice, document, plan, backend)
+
+
+def _mark_issued(invoice: Invoice, document: Document, plan: InvoicePlan, backend: AccountingBackend) -> None:
+    Invoice.objects.filter(id=invoice.id).update(
+        state=S.ISSUED,
+        uncertain=False,
+        fatture_id=document.id,
+        number=str(document.number or ""),
+        numeration=document.numeration or "",
+        view_url=backend.view_url(document.id),
+        invoice_date=plan.invoice_date,
+        total=plan.total,
+        currency=plan.currency,
+        issued_at=timezone.now(),
+        company_id=backend.company_id,
+        api_calls=F("api_calls") + backend.calls,
+        error_code="",
+        error_message="",
+        error_hint="",
+        error_detail="",
+    )
+    sync_run_count(invoice, created=True)
+
+
+def _record_service_error(invoice: Invoice, exc: ServiceError) -> InvoiceOutcome:
+    # A 4xx answer to the create call proves it did nothing; a timeout or 5xx proves nothing, and
+    # an error before the create (customer sync, look-up) leaves `uncertain` as it was.
+    proven_not_created = getattr(exc, "create_refused", False)
+    invoice.refresh_from_db(fields=["attempts", "uncertain"])
+    # Waiting for the provider's quota is not a failed attempt: a big backlog must never run out of
+    # attempts while it waits its turn, and it waits exactly as long as Retry-After says (plus a
+    # little jitter, so the whole backlog does not wake at once).
+    waiting_for_quota = exc.code == "fatture_quota"
+    give_up = not waiting_for_quota and (not exc.transient or invoice.attempts >= MAX_AUTOMATIC_ATTEMPTS)
+    retry_in = None
+    if waiting_for_quota:
+        retry_after = float(exc.retry_after or 60)
+        retry_in = retry_after + random.uniform(0, min(retry_after, 30.0))
+    elif not give_up:
+        backoff = RETRY_BACKOFF[min(invoice.attempts - 1, len(RETRY_BACKOFF) - 1)]
+        retry_in = max(float(exc.retry_after or 0), backoff)
+    _record_failure(
+        invoice,
+        exc.code,
+        exc.detail,
+        exc.params,
+        permanent=give_up,
+        retry_in=retry_in,
+        uncertain=False if proven_not_created else None,
+        refund_attempt=waiting_for_quota,
+    )
+    return InvoiceOutcome(invoice, retry_in)
+
+
+def _record_failure(
+    invoice, code, detail, params, *, permanent, retry_in=None, uncertain=None, refund_attempt=False
+) -> None:
+    text = describe(code, **(params or {}))
+    changes = dict(
+        state=S.NEEDS_ATTENTION if permanent else S.FAILED,
+        error_code=code,
+        error_message=text.message,
+        error_hint=text.hint,
+        error_detail=(detail or "")[:2000],
+        next_attempt_at=timezone.now() + timedelta(seconds=retry_in) if retry_in else None,
+    )
+    if uncertain is not None:
+        changes["uncertain"] = uncertain
+    if refund_attempt:
+        changes["attempts"] = F("attempts") - 1
+    Invoice.objects.filter(id=invoice.id).update(**changes)
+    if permanent:
+        sync_run_count(invoice, created=False)
+
+
+def invoice_draft(*, plan: InvoicePlan, order: Order, client_id: int, marker: str, subject: str) -> InvoiceDraft:
+    """The accounting-neutral draft the backend turns into its own request."""
+    paid = order.paid_at or order.ordered_at
+    return InvoiceDraft(
+        client_id=client_id,
+        entity=customer_data(order),
+        date=plan.invoice_date,
+        currency=plan.currency,
+        visible_subject=subject or plan.description,
+        marker=marker,
+        total=plan.total,
+        paid_date=timezone.localtime(paid).date() if timezone.is_aware(paid) else paid.date(),
+        lines=tuple(
+            DraftLine(
+                product_id=line.product_id,
+                name=line.product_name,
+                description=line.description,
+                # The package's unit price (docs/providers/fatture-in-cloud.md §7.2) and a plan
+                # line's amount is the line total: one unit of the whole amount, so no qty x price
+                # can drift.
+                gross_price=line.gross_amount,
+                vat_id=line.vat_id,
+                quantity=1,
+            )
+            for line in plan.lines
+        ),
+    )
