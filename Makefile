@@ -29,10 +29,16 @@ TEST_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL)
 ## second session: Playwright keeps an event loop in pytest's thread for the rest of a session.
 test: install
 	$(TEST_ENV) $(BIN)/pytest -m "not browser" $(ARGS)
+	$(MAKE) --no-print-directory test-browser
+
+## Only the browser journey, in Debian's headless Chromium (.ci/browser-deps installs it).
+test-browser: install
 	$(TEST_ENV) $(BIN)/pytest -m browser $(ARGS) || [ $$? -eq 5 ]
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py makemigrations --check --dry-run
 
 ## Regenerate the locked transitive set after changing pyproject.toml.

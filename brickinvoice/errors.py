@@ -6,6 +6,7 @@ on the object that failed, and templates show them. No secret ever goes into ``d
 """
 
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ CATALOGUE: dict[str, ErrorText] = {
 }
 
 
-def describe(code: str, **params) -> ErrorText:
+def describe(code: str, **params: object) -> ErrorText:
     """The message and hint for a code, with its parameters filled in."""
     text = CATALOGUE.get(code, CATALOGUE["internal_error"])
     try:
@@ -140,6 +141,10 @@ class ServiceError(Exception):
 
     code = "internal_error"
     transient = False
+    # False only when our own budget refused to send the request: it never left.
+    request_sent = True
+    # Set by the issuing flow when the create call's own answer proves nothing was created.
+    create_refused = False
 
     def __init__(
         self,
@@ -149,8 +154,8 @@ class ServiceError(Exception):
         transient: bool | None = None,
         retry_after: float | None = None,
         status: int | None = None,
-        **params,
-    ):
+        **params: object,
+    ) -> None:
         super().__init__(detail or code or self.code)
         if code:
             self.code = code
@@ -176,6 +181,14 @@ class TransientError(ServiceError):
     transient = True
 
 
+class Failure(Protocol):
+    """Anything that failed with a catalogue code (ServiceError, invoicing's PlanError)."""
+
+    code: str
+    detail: str
+    params: dict[str, object]
+
+
 @dataclass(frozen=True)
 class ErrorBox:
     """What a page shows for one failure (templates/partials/error.html): the code, the message in
@@ -189,18 +202,19 @@ class ErrorBox:
     at: str = ""
 
     @classmethod
-    def of(cls, code: str, detail: str = "", *, at: str = "", **params) -> "ErrorBox":
+    def of(cls, code: str, detail: str = "", *, at: str = "", **params: object) -> "ErrorBox":
         """The box for a catalogue ``code`` with its parameters filled in."""
         text = describe(code, **params)
         return cls(code=code, message=text.message, hint=text.hint, detail=detail or "", at=at)
 
     @classmethod
-    def from_exception(cls, exc: ServiceError) -> "ErrorBox":
-        text = exc.text
+    def from_exception(cls, exc: "Failure") -> "ErrorBox":
+        """From a ``ServiceError`` or any failure carrying ``code``, ``detail`` and ``params``."""
+        text = describe(exc.code, **exc.params)
         return cls(code=exc.code, message=text.message, hint=text.hint, detail=exc.detail or "")
 
     @classmethod
-    def from_row(cls, row, prefix: str) -> "ErrorBox | None":
+    def from_row(cls, row: object, prefix: str) -> "ErrorBox | None":
         """From a model's stored failure columns ``{prefix}code``, ``{prefix}message`` and
         ``{prefix}detail`` (and ``{prefix}hint`` when the row keeps one); None when none is stored."""
         code = getattr(row, f"{prefix}code", "")

@@ -6,6 +6,7 @@ method, path, status and duration, never a query string, header or body.
 import email.utils
 import logging
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -23,10 +24,10 @@ class ProviderSession(requests.Session):
         self.headers["User-Agent"] = "BrickInvoice/1.0"
         self.calls = 0
 
-    def request(self, method, url, *args, **kwargs):
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", settings.HTTP_TIMEOUT)
         started = time.monotonic()
-        status = "error"
+        status: int | str = "error"
         try:
             response = super().request(method, url, *args, **kwargs)
             status = response.status_code

@@ -4,12 +4,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+import datetime as dt
 
 from django.conf import settings
 
 from accounts.models import Tenant
-from brickinvoice.errors import ServiceError
+from brickinvoice.errors import ErrorBox, ServiceError
 from invoicing.accounting import Document, Health, InvoiceDraft, MappedProduct, slot_label
 
 from . import documents
@@ -31,8 +31,11 @@ class FattureBackend:
     connect_url_name = "fatture:start"  # POST here to start connecting
 
     def __init__(self, connection: FattureConnection):
+        if not connection.company_id:
+            raise NoCompanySelected()
         self.connection = connection
         self.client = FattureClient(connection)
+        self._company_id: int = connection.company_id
 
     # -- finding the tenant's connection (class level: no instance without a usable connection) --
 
@@ -63,7 +66,8 @@ class FattureBackend:
         """One status row for the dashboard, from the database only (no API call)."""
         connection = connection_for(tenant=tenant)
         problem = connection_issue(connection=connection)
-        if problem:
+        if problem or connection is None:
+            problem = problem or ErrorBox.of("fatture_not_connected")
             status = {
                 "fatture_not_connected": "Not connected",
                 "fatture_auth_failed": "Needs reconnecting",
@@ -71,8 +75,8 @@ class FattureBackend:
             }[problem.code]
             return Health(cls.label, False, status, problem.message, problem.hint)
         label = f"{cls.label} — {connection.company_name or connection.company_id}"
-        if connection.last_error_code:
-            err = connection.last_error
+        err = connection.last_error
+        if err:
             return Health(label, False, "Needs attention", err.message, err.hint)
         unmapped = mapping_health_issue(tenant=tenant, connection=connection)
         if unmapped:
@@ -82,8 +86,8 @@ class FattureBackend:
     # -- the interface ---------------------------------------------------------------------------
 
     @property
-    def company_id(self) -> int | None:
-        return self.connection.company_id
+    def company_id(self) -> int:
+        return self._company_id
 
     @property
     def calls(self) -> int:
@@ -105,18 +109,18 @@ class FattureBackend:
     def create_invoice(self, draft: InvoiceDraft) -> Document:
         return documents.invoice_create(self.client, draft)
 
-    def find_invoice_for_order(self, *, marker: str, client_id: int, date: date) -> Document | None:
+    def find_invoice_for_order(self, *, marker: str, client_id: int, date: dt.date) -> Document | None:
         return documents.invoice_find(self.client, marker=marker, client_id=client_id, on=date)
 
-    def explain_rejection(self, error: Exception, *, slots: list[str]) -> Exception:
+    def explain_rejection(self, error: ServiceError, *, slots: list[str]) -> ServiceError:
         """A refused invoice whose mapped product was deleted in Fatture says so (Product {id} not
         found): the catalogue is read again and checked against the slots the invoice used."""
-        if not isinstance(error, ServiceError) or error.status not in (404, 422):
+        if error.status not in (404, 422):
             return error
         tenant = self.connection.tenant
         mappings = mapping_for(tenant=tenant, connection=self.connection)
         if mappings:
-            catalogue_cache_clear(company_id=self.connection.company_id)
+            catalogue_cache_clear(company_id=self.company_id)
         for issue in mapping_check(tenant=tenant):
             if issue.code == "product_not_found" and issue.at in slots:
                 return ServiceError(

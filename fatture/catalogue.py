@@ -196,10 +196,11 @@ def snapshot(mapping: ProductMapping, product: Product) -> None:
 
 def products_refresh(*, connection: FattureConnection) -> list[Product]:
     """Forget the cached lists, read them again, and refresh the snapshots of mapped products."""
-    catalogue_cache_clear(company_id=require_company(connection))
+    company_id = require_company(connection)
+    catalogue_cache_clear(company_id=company_id)
     products = catalogue(connection=connection)
     by_id = {p.id: p for p in products}
-    for mapping in ProductMapping.objects.filter(tenant=connection.tenant, company_id=connection.company_id):
+    for mapping in ProductMapping.objects.filter(tenant=connection.tenant, company_id=company_id):
         product = by_id.get(mapping.product_id)
         if product:
             snapshot(mapping, product)

@@ -21,13 +21,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import requests
 from django.conf import settings
 from django.db import transaction
 
 from brickinvoice.errors import describe
-from brickinvoice.http import build_session
+from brickinvoice.http import ProviderSession, build_session
 
 from . import oauth
 from .errors import (
@@ -43,6 +44,8 @@ from .quota import observe, quota_take
 
 logger = logging.getLogger("fatture.client")
 
+JSON = dict[str, Any]  # a decoded JSON object
+
 _COMPANY_PATH = re.compile(r"^/c/(\d+)(?:/|$)")
 PER_PAGE = 100  # the API maximum; the spec default is only 5 (docs/providers/fatture-in-cloud.md §3)
 MAX_PAGES = 500  # a guard against a provider that never reports its last page
@@ -56,7 +59,15 @@ def _company_of(path: str) -> int | None:
 # --- HTTP ---------------------------------------------------------------------------------------
 
 
-def _send(session, method: str, path: str, token: str, *, params=None, json=None) -> requests.Response:
+def _send(
+    session: ProviderSession,
+    method: str,
+    path: str,
+    token: str,
+    *,
+    params: JSON | None = None,
+    json: JSON | None = None,
+) -> requests.Response:
     url = settings.FATTURE_API_URL + path
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     try:
@@ -67,18 +78,23 @@ def _send(session, method: str, path: str, token: str, *, params=None, json=None
         raise FattureUnavailable(f"Fatture in Cloud could not be reached ({type(exc).__name__}).") from exc
 
 
-def _parse(response: requests.Response) -> dict:
+def _parse(response: requests.Response) -> JSON:
     if not response.content:
         return {}
     try:
-        return response.json()
+        body = response.json()
     except ValueError as exc:
         raise FattureUnavailable(
             "Fatture in Cloud answered with something that is not JSON.", status=response.status_code
         ) from exc
+    if not isinstance(body, dict):
+        # Every answer is a JSON object (docs/providers/fatture-in-cloud.md §1); anything else is a
+        # broken answer, never something to index into.
+        raise FattureUnavailable("Fatture in Cloud answered with an unexpected shape.", status=response.status_code)
+    return body
 
 
-def get_with_token(access_token: str, path: str) -> dict:
+def get_with_token(access_token: str, path: str) -> JSON:
     """One GET with a bare token, before any connection row exists (e.g. /user/info at connect)."""
     response = _send(build_session("fatture"), "GET", path, access_token)
     raise_for_response(response)
@@ -88,7 +104,7 @@ def get_with_token(access_token: str, path: str) -> dict:
 class FattureClient:
     """Authenticated calls for one ``FattureConnection``. ``calls`` counts the HTTP requests made."""
 
-    def __init__(self, connection: FattureConnection, *, session=None):
+    def __init__(self, connection: FattureConnection, *, session: ProviderSession | None = None):
         self.connection = connection
         self.session = session or build_session("fatture")
 
@@ -106,19 +122,19 @@ class FattureClient:
             raise NoCompanySelected()
         return f"/c/{self.connection.company_id}/{suffix.lstrip('/')}"
 
-    def get(self, path: str, params: dict | None = None) -> dict:
+    def get(self, path: str, params: JSON | None = None) -> JSON:
         return self.request("GET", path, params=params)
 
-    def post(self, path: str, json: dict) -> dict:
+    def post(self, path: str, json: JSON) -> JSON:
         return self.request("POST", path, json=json)
 
-    def put(self, path: str, json: dict) -> dict:
+    def put(self, path: str, json: JSON) -> JSON:
         return self.request("PUT", path, json=json)
 
-    def delete(self, path: str) -> dict:
+    def delete(self, path: str) -> JSON:
         return self.request("DELETE", path)
 
-    def iter_pages(self, path: str, params: dict | None = None, *, max_pages: int = MAX_PAGES) -> Iterator[dict]:
+    def iter_pages(self, path: str, params: JSON | None = None, *, max_pages: int = MAX_PAGES) -> Iterator[JSON]:
         """Every item of a paginated list (docs/providers/fatture-in-cloud.md §3): page after page,
         100 per page, until ``current_page`` reaches ``last_page`` (or, without ``last_page``, until
         ``next_page_url`` is empty or a page comes back empty)."""
@@ -136,7 +152,7 @@ class FattureClient:
                 return
             page = current + 1
 
-    def request(self, method: str, path: str, *, params=None, json=None) -> dict:
+    def request(self, method: str, path: str, *, params: JSON | None = None, json: JSON | None = None) -> JSON:
         self._ensure_usable()
         company_id = _company_of(path)
         if self.connection.token_expires_soon():
@@ -153,7 +169,9 @@ class FattureClient:
 
     # -- internals --------------------------------------------------------------------------------
 
-    def _attempt(self, method, path, company_id, *, params, json) -> requests.Response:
+    def _attempt(
+        self, method: str, path: str, company_id: int | None, *, params: JSON | None, json: JSON | None
+    ) -> requests.Response:
         if company_id is not None:
             quota_take(company_id)
         response = _send(self.session, method, path, self.connection.access_token, params=params, json=json)

@@ -19,6 +19,8 @@ from django_countries import countries
 from brickinvoice.errors import ServiceError
 from invoicing.accounting import Document, InvoiceDraft
 
+from .client import JSON, FattureClient
+
 logger = logging.getLogger("fatture.documents")
 
 # A guard for the invoice look-up: one day of one client never has more than a few pages.
@@ -38,7 +40,7 @@ def italian_country_name(iso: str) -> str:
         return str(countries.name(iso)) or iso
 
 
-def entity_fields(data: dict) -> dict:
+def entity_fields(data: JSON) -> JSON:
     """Our customer data as Fatture client fields (README §6)."""
     fields = {k: v for k, v in data.items() if v not in (None, "")}
     iso = str(fields.get("country_iso", "")).strip().upper()
@@ -58,11 +60,11 @@ def entity_fields(data: dict) -> dict:
 # --- clients ------------------------------------------------------------------------------
 
 
-def _clients(api, q: str) -> list[dict]:
+def _clients(api: FattureClient, q: str) -> list[JSON]:
     return list(api.iter_pages(api.company_path("entities/clients"), {"q": q, "fields": "id,code,name"}))
 
 
-def client_find(api, *, code: str, name: str) -> int | None:
+def client_find(api: FattureClient, *, code: str, name: str) -> int | None:
     """By our code first, then by name; one request (README §3.1 allows ``or``).
 
     A same-name client is adopted only when it carries no code (made by hand in Fatture), so two
@@ -78,12 +80,12 @@ def client_find(api, *, code: str, name: str) -> int | None:
     return None
 
 
-def client_create(api, data: dict) -> int:
+def client_create(api: FattureClient, data: JSON) -> int:
     answer = api.post(api.company_path("entities/clients"), json={"data": entity_fields(data)})
     return int(answer["data"]["id"])
 
 
-def client_update(api, client_id: int, data: dict) -> bool:
+def client_update(api: FattureClient, client_id: int, data: JSON) -> bool:
     """False when the client no longer exists (deleted in Fatture)."""
     try:
         api.put(api.company_path(f"entities/clients/{client_id}"), json={"data": entity_fields(data)})
@@ -94,7 +96,7 @@ def client_update(api, client_id: int, data: dict) -> bool:
     return True
 
 
-def client_sync(api, data: dict, *, known_client_id: int | None) -> int:
+def client_sync(api: FattureClient, data: JSON, *, known_client_id: int | None) -> int:
     """The client id for ``data``: update the known client, else find it, else create it."""
     if known_client_id and client_update(api, known_client_id, data):
         return known_client_id
@@ -114,7 +116,7 @@ def _amount(value: Decimal) -> float:
     return float(Decimal(value).quantize(Decimal("0.01")))
 
 
-def invoice_payload(draft: InvoiceDraft) -> dict:
+def invoice_payload(draft: InvoiceDraft) -> JSON:
     return {
         "data": {
             "type": "invoice",
@@ -152,11 +154,11 @@ def invoice_payload(draft: InvoiceDraft) -> dict:
     }
 
 
-def _document(data: dict) -> Document:
+def _document(data: JSON) -> Document:
     return Document(id=int(data["id"]), number=str(data.get("number") or ""), numeration=data.get("numeration") or "")
 
 
-def invoice_create(api, draft: InvoiceDraft) -> Document:
+def invoice_create(api: FattureClient, draft: InvoiceDraft) -> Document:
     answer = api.post(api.company_path("issued_documents"), json=invoice_payload(draft))
     return _document(answer["data"])
 
@@ -175,7 +177,7 @@ def _cannot_tell(exc: ServiceError) -> ServiceError:
     return unknown
 
 
-def _documents_matching(api, *, q: str, marker: str) -> Document | None:
+def _documents_matching(api: FattureClient, *, q: str, marker: str) -> Document | None:
     fields = "id,number,numeration,subject,date"
     params = {"type": "invoice", "q": q, "fields": fields}
     for doc in api.iter_pages(api.company_path("issued_documents"), params, max_pages=LOOKUP_MAX_PAGES):
@@ -191,7 +193,7 @@ def _documents_matching(api, *, q: str, marker: str) -> Document | None:
     return None
 
 
-def invoice_find(api, *, marker: str, client_id: int, on: date) -> Document | None:
+def invoice_find(api: FattureClient, *, marker: str, client_id: int, on: date) -> Document | None:
     """The invoice already created for this order, if any (README §10.3: look before retrying).
 
     ``subject`` (where the marker is) is not a documented filter field, so the server filters on

@@ -81,12 +81,12 @@ class NoCompanySelected(FattureError):
     transient = False
 
 
-def _flatten(value) -> list[str]:
+def _flatten(value: object) -> list[str]:
     """validation_result is an object keyed by field, an array, or {"xml_errors": [...]} (§10.1)."""
     if value is None or value == "":
         return []
     if isinstance(value, dict):
-        out = []
+        out: list[str] = []
         for key, inner in value.items():
             out.extend(f"{key}: {line}" for line in _flatten(inner))
         return out

@@ -96,7 +96,8 @@ def _actual_label(expected: ExpectedVat, value: Decimal | None, ei_type: str) ->
 def mapping_for(*, tenant: Tenant | None, connection: FattureConnection | None = None) -> dict[str, ProductMapping]:
     """The mappings of the tenant's currently selected company, by slot (pass ``connection`` when
     it is already loaded, to save the query)."""
-    connection = connection or connection_for(tenant=tenant)
+    if connection is None and tenant is not None:
+        connection = connection_for(tenant=tenant)
     if not connection or not connection.company_id:
         return {}
     rows = ProductMapping.objects.filter(tenant_id=connection.tenant_id, company_id=connection.company_id)
@@ -135,8 +136,8 @@ def mapping_check(*, tenant: Tenant) -> list[ErrorBox]:
     against the seller's settings. Reads products from the (cached) catalogue."""
     connection = connection_for(tenant=tenant)
     problem = connection_issue(connection=connection)
-    if problem:
-        return [problem]
+    if problem or connection is None:
+        return [problem or ErrorBox.of("fatture_not_connected")]
     mappings = mapping_for(tenant=tenant, connection=connection)
     issues = [
         ErrorBox.of("slot_not_mapped", at=slot, slot=slot_label(slot))
@@ -146,7 +147,7 @@ def mapping_check(*, tenant: Tenant) -> list[ErrorBox]:
     try:
         live = {p.id: p for p in catalogue(connection=connection)}
     except ServiceError as exc:
-        return [ErrorBox.of(exc.code, exc.detail, **exc.params), *issues]
+        return [ErrorBox.from_exception(exc), *issues]
     expectations = expected_vat(tenant=tenant)
     for slot in Slot.values:
         mapping = mappings.get(slot)

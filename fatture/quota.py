@@ -16,7 +16,9 @@ import requests
 from django.conf import settings
 from django.core.cache import cache
 
-from .errors import FattureBudgetSpent, parse_retry_after
+from brickinvoice.http import parse_retry_after
+
+from .errors import FattureBudgetSpent
 
 logger = logging.getLogger("fatture.quota")
 

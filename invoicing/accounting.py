@@ -11,11 +11,11 @@ permanent) on failure.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from functools import cache
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 from django.conf import settings
 from django.db import models
@@ -23,6 +23,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from accounts.services import settings_for
+from brickinvoice.errors import ServiceError
 
 if TYPE_CHECKING:
     from accounts.models import Tenant
@@ -84,14 +85,14 @@ class InvoiceDraft:
     """One invoice as invoicing wants it; the backend turns it into its own request."""
 
     client_id: int
-    entity: dict
-    date: date
+    entity: dict[str, Any]
+    date: dt.date
     currency: str
     visible_subject: str
     marker: str  # an internal text that identifies the order, for the look-up before a retry
     lines: tuple[DraftLine, ...]
     total: Decimal
-    paid_date: date
+    paid_date: dt.date
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ class AccountingBackend(Protocol):
     key: str
 
     @property
-    def company_id(self) -> int | None:
+    def company_id(self) -> int:
         """The package's account the documents go to (the shared quota and the customer map are
         kept per account)."""
 
@@ -140,7 +141,7 @@ class AccountingBackend(Protocol):
         """The mapped product of each slot, from stored data (no API call). A slot whose product
         cannot be used on an invoice (no VAT type) is left out, so the plan reports it unmapped."""
 
-    def sync_customer(self, data: dict, *, known_client_id: int | None) -> int:
+    def sync_customer(self, data: dict[str, Any], *, known_client_id: int | None) -> int:
         """Create or update the customer described by ``data`` (``code`` = stable marketplace key,
         ``name``, address and tax fields) and return its id. ``known_client_id`` is the id
         remembered from a previous order, updated in place when it still exists."""
@@ -149,11 +150,11 @@ class AccountingBackend(Protocol):
         """Create one invoice. Not idempotent on the provider's side: callers look first with
         ``find_invoice_for_order`` after an uncertain outcome."""
 
-    def find_invoice_for_order(self, *, marker: str, client_id: int, date: date) -> Document | None:
+    def find_invoice_for_order(self, *, marker: str, client_id: int, date: dt.date) -> Document | None:
         """The invoice already created for the order carrying ``marker`` (for ``client_id`` on
         ``date``), or None. Any failure raises an error without an HTTP status ("cannot tell")."""
 
-    def explain_rejection(self, error: Exception, *, slots: list[str]) -> Exception:
+    def explain_rejection(self, error: ServiceError, *, slots: list[str]) -> ServiceError:
         """What a refused invoice means for the seller: e.g. a mapped product of one of ``slots``
         was deleted (``product_not_found``). Returns ``error`` itself when nothing better is known."""
 
@@ -161,14 +162,30 @@ class AccountingBackend(Protocol):
         """Where the seller opens the document in the package."""
 
 
+class AccountingPackage(Protocol):
+    """What the backend *class* answers before there is a usable connection (class methods)."""
+
+    key: str
+    label: str
+    connect_url_name: str  # POST here to start connecting
+
+    def for_tenant(self, tenant: Tenant) -> AccountingBackend: ...
+
+    def account_of(self, tenant: Tenant) -> int | None: ...
+
+    def health(self, tenant: Tenant) -> Health: ...
+
+    def wait_before_invoice(self, account_id: int) -> float: ...
+
+
 # --- the factory ---------------------------------------------------------------------------------
 
 
 @cache
-def backend_class(key: str | None = None) -> type:
+def backend_class(key: str | None = None) -> AccountingPackage:
     """The backend class registered under ``key`` (default: ``ACCOUNTING_DEFAULT_BACKEND``)."""
     key = key or settings.ACCOUNTING_DEFAULT_BACKEND
-    return import_string(settings.ACCOUNTING_BACKENDS[key])
+    return cast(AccountingPackage, import_string(settings.ACCOUNTING_BACKENDS[key]))
 
 
 def package_of(tenant: Tenant) -> str:

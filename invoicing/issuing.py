@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import InterfaceError, OperationalError
 from django.db.models import F, Q
@@ -52,7 +52,7 @@ class InvoiceOutcome:
     retry_in: float | None = None
 
 
-def invoice_claim(*, invoice_id: int, now=None) -> bool:
+def invoice_claim(*, invoice_id: int, now: datetime | None = None) -> bool:
     now = now or timezone.now()
     claimable = Q(state__in=[S.PENDING, S.FAILED]) | Q(
         state__in=[S.CLAIMED, S.SUBMITTING], claimed_at__lt=now - CLAIM_LEASE
@@ -130,7 +130,7 @@ def _invoice_submit(invoice: Invoice) -> None:
     except ServiceError as exc:
         # Only the create call's own 4xx answer, or our own budget refusing to send it, proves that
         # nothing was created.
-        refused = not getattr(exc, "request_sent", True) or (exc.status is not None and 400 <= exc.status < 500)
+        refused = not exc.request_sent or (exc.status is not None and 400 <= exc.status < 500)
         explained = backend.explain_rejection(exc, slots=plan.slots)
         explained.create_refused = refused
         if explained is exc:
@@ -164,7 +164,7 @@ def _mark_issued(invoice: Invoice, document: Document, plan: InvoicePlan, backen
 def _record_service_error(invoice: Invoice, exc: ServiceError) -> InvoiceOutcome:
     # A 4xx answer to the create call proves it did nothing; a timeout or 5xx proves nothing, and
     # an error before the create (customer sync, look-up) leaves `uncertain` as it was.
-    proven_not_created = getattr(exc, "create_refused", False)
+    proven_not_created = exc.create_refused
     invoice.refresh_from_db(fields=["attempts", "uncertain"])
     # Waiting for the provider's quota is not a failed attempt: a big backlog must never run out of
     # attempts while it waits its turn, and it waits exactly as long as Retry-After says (plus a
@@ -192,10 +192,18 @@ def _record_service_error(invoice: Invoice, exc: ServiceError) -> InvoiceOutcome
 
 
 def _record_failure(
-    invoice, code, detail, params, *, permanent, retry_in=None, uncertain=None, refund_attempt=False
+    invoice: Invoice,
+    code: str,
+    detail: str,
+    params: dict[str, object] | None,
+    *,
+    permanent: bool,
+    retry_in: float | None = None,
+    uncertain: bool | None = None,
+    refund_attempt: bool = False,
 ) -> None:
     text = describe(code, **(params or {}))
-    changes = dict(
+    changes: dict[str, object] = dict(
         state=S.NEEDS_ATTENTION if permanent else S.FAILED,
         error_code=code,
         error_message=text.message,

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Protocol
 
 from django.utils import timezone
 
@@ -36,12 +37,43 @@ from accounts.choices import MarginRule, OrderStatus
 from .accounting import MappedProduct
 from .regions import Region, region_for
 
+
+class OrderLike(Protocol):
+    """What the plan reads of an order (marketplaces.models.Order satisfies it)."""
+
+    marketplace: str
+    marketplace_order_id: str
+    status: str
+    ordered_at: datetime
+    paid_at: datetime | None
+    ship_country: str
+    ship_postal_code: str
+    currency: str
+    items_subtotal: Decimal
+    shipping: Decimal
+    insurance: Decimal
+    etc1: Decimal
+    etc2: Decimal
+    additional_charges: Decimal
+    credit: Decimal
+    coupon: Decimal
+    amount_paid_to_seller: Decimal
+
+
+class ItemLike(Protocol):
+    """What the plan reads of an order line (marketplaces.models.OrderItem satisfies it)."""
+
+    condition: str
+    quantity: int
+    line_total: Decimal
+
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
 MARKETPLACE_LABELS = {"bricklink": "BrickLink", "brickowl": "BrickOwl"}
 
 
-def money(value) -> Decimal:
+def money(value: Decimal | int | str | None) -> Decimal:
     """Round half-up to cents (design §5)."""
     return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -84,7 +116,7 @@ class InvoicePlan:
 class PlanError(Exception):
     """The order cannot be planned; ``code`` is in brickinvoice.errors.CATALOGUE."""
 
-    def __init__(self, code: str, detail: str = "", **params):
+    def __init__(self, code: str, detail: str = "", **params: object):
         super().__init__(detail or code)
         self.code, self.detail, self.params = code, detail, params
 
@@ -92,7 +124,7 @@ class PlanError(Exception):
 # --- eligibility -------------------------------------------------------------------------
 
 
-def ineligibility_reason(order, rules: SellerRules, *, already_invoiced: bool) -> str | None:
+def ineligibility_reason(order: OrderLike, rules: SellerRules, *, already_invoiced: bool) -> str | None:
     """None if the order should be invoiced now, else a short reason for the dashboard."""
     if already_invoiced:
         return "already invoiced"
@@ -112,7 +144,7 @@ def _as_date(value: date | datetime) -> date:
     return value
 
 
-def invoice_date_for(order, rules: SellerRules) -> date:
+def invoice_date_for(order: OrderLike, rules: SellerRules) -> date:
     if rules.invoice_date_policy == "payment_date" and order.paid_at:
         return _as_date(order.paid_at)
     return _as_date(order.ordered_at)
@@ -142,7 +174,9 @@ def _allocate(total: Decimal, weights: Mapping[str, Decimal]) -> dict[str, Decim
     return {k: total * w / weight_sum for k, w in weights.items()}
 
 
-def _goods_amounts(order, items: Iterable, margin_rule: str) -> tuple[dict[str, Decimal], dict[str, int]]:
+def _goods_amounts(
+    order: OrderLike, items: Iterable[ItemLike], margin_rule: str
+) -> tuple[dict[str, Decimal], dict[str, int]]:
     """Gross goods amount per kind ('std' / 'margin') after coupons and credits, and piece counts."""
     weights: dict[str, Decimal] = {}
     pieces: dict[str, int] = {}
@@ -160,7 +194,9 @@ def _goods_amounts(order, items: Iterable, margin_rule: str) -> tuple[dict[str, 
     return goods, pieces
 
 
-def build_plan(order, items: Sequence, rules: SellerRules, mapping: Mapping[str, MappedProduct]) -> InvoicePlan:
+def build_plan(
+    order: OrderLike, items: Sequence[ItemLike], rules: SellerRules, mapping: Mapping[str, MappedProduct]
+) -> InvoicePlan:
     """The invoice lines for ``order``; raises PlanError with a catalogue code when it cannot."""
     try:
         region = region_for(country=order.ship_country, postcode=order.ship_postal_code, seller_country=rules.country)
@@ -220,7 +256,9 @@ def _mapped(mapping: Mapping[str, MappedProduct], slot: str) -> MappedProduct:
     return product
 
 
-def _accessory_vat_source(raw_lines, region: Region, mapping) -> MappedProduct | None:
+def _accessory_vat_source(
+    raw_lines: list[tuple[str, str, Decimal]], region: Region, mapping: Mapping[str, MappedProduct]
+) -> MappedProduct | None:
     """The product whose VAT shipping/handling lines take; None keeps their own (module docstring)."""
     slots = {slot for slot, _, _ in raw_lines}
     std, margin = goods_slot("std", region), goods_slot("margin", region)
@@ -230,7 +268,7 @@ def _accessory_vat_source(raw_lines, region: Region, mapping) -> MappedProduct |
     return _mapped(mapping, source)
 
 
-def _reconcile(amounts: list[Decimal], target: Decimal, order) -> list[Decimal]:
+def _reconcile(amounts: list[Decimal], target: Decimal, order: OrderLike) -> list[Decimal]:
     """Round every amount to cents, then move the residue onto the largest line."""
     rounded = [money(a) for a in amounts]
     residue = target - sum(rounded, ZERO)

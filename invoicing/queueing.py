@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -65,7 +66,7 @@ def invoices_queue_eligible(
         if sync_run and queued:
             SyncRun.objects.filter(id=sync_run.id).update(invoices_queued=F("invoices_queued") + len(queued))
         for invoice_id in queued:
-            transaction.on_commit(lambda i=invoice_id: enqueue(i, account_id))
+            transaction.on_commit(partial(enqueue, invoice_id, account_id))
     return len(queued)
 
 

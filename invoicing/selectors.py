@@ -80,7 +80,7 @@ def invoice_preview(*, order: Order) -> PlanPreview:
         preview.plan = build_plan(order, list(order.items.all()), rules, backend.slot_products())
     except PlanError as exc:
         preview.error = exc
-        preview.error_text = ErrorBox.of(exc.code, exc.detail, **exc.params)
+        preview.error_text = ErrorBox.from_exception(exc)
     except ServiceError as exc:
         preview.error = exc
         preview.error_text = ErrorBox.from_exception(exc)

@@ -47,7 +47,7 @@ def sync_run_maybe_finish(*, run_id: int) -> None:
 
 
 def sync_run_store_done(*, run_id: int, orders_imported: int, api_calls: int, message: str = "") -> None:
-    changes = dict(
+    changes: dict[str, object] = dict(
         stores_done=F("stores_done") + 1,
         orders_imported=F("orders_imported") + orders_imported,
         api_calls=F("api_calls") + api_calls,

@@ -15,13 +15,19 @@ import pytest
 from django.core.management import call_command
 
 from sandbox import demo
+from tests.conftest import unavailable
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.urls("sandbox.test_urls"),
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (.ci/browser-deps)"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _chromium_installed():
+    if not shutil.which("chromium"):
+        unavailable("Debian's chromium is not installed (.ci/browser-deps)")
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ from brickinvoice.celery import app as celery_app
 from invoicing import issuing, syncruns
 from invoicing.models import Invoice, SyncRun
 from invoicing.tasks import sync_tenant
+from tests.conftest import unavailable
 from tests.factories import StoreConnectionFactory
 from tests.factories_invoicing import connected_seller, make_order
 
@@ -27,7 +28,9 @@ QUEUES = ["default", "marketplaces", "fatture"]
 @pytest.fixture
 def real_worker():
     if not settings.CELERY_BROKER_URL.startswith("redis://"):
-        pytest.skip("needs REDIS_URL (make test sets it)")
+        unavailable("needs REDIS_URL (make test sets it)")
+    if os.environ.get("CI_SKIP_WORKER"):  # escape hatch for machines without Redis
+        unavailable("CI_SKIP_WORKER set")
     celery_app.conf.task_always_eager = False
     with celery_app.connection_for_write() as conn:
         for queue in QUEUES:
@@ -102,7 +105,3 @@ def test_retry_after_timeout_runs_on_the_worker_without_duplicate(tenant, fake, 
     invoice_order.delay(invoice.id)
     assert _wait_for(lambda: Invoice.objects.get(id=invoice.id).state == Invoice.State.ISSUED)
     assert len(fake.documents) == 1
-
-
-if os.environ.get("CI_SKIP_WORKER"):  # escape hatch for machines without Redis
-    pytestmark.append(pytest.mark.skip(reason="CI_SKIP_WORKER set"))
