@@ -99,6 +99,8 @@ class SellerSettings(models.Model):
         max_length=20, choices=InvoiceDatePolicy.choices, default=InvoiceDatePolicy.PAYMENT_DATE
     )
     sync_schedule = models.CharField(max_length=10, choices=SyncSchedule.choices, default=SyncSchedule.HOURLY)
+    # When the schedule dispatcher (invoicing/schedules.py) next syncs this tenant; None = never.
+    next_sync_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # The accounting package connected (a key of settings.ACCOUNTING_BACKENDS, invoicing/accounting.py).
     accounting_package = models.CharField(max_length=40, default="fatture_in_cloud")
     updated_at = models.DateTimeField(auto_now=True)

@@ -229,14 +229,27 @@ CELERY_TASK_ROUTES = {
 # How long a claimed invoice belongs to its worker before the safety net may take it over. Must be
 # longer than the invoice task's hard time limit (180 s, invoicing/tasks.py; checked at start-up).
 INVOICE_CLAIM_LEASE_SECONDS = env.int("INVOICE_CLAIM_LEASE_SECONDS", default=600)
+# The dispatcher (invoicing/queueing.py): messages in flight at most, whatever the backlog, and how
+# long a message may wait unconsumed before it is taken for lost (its broker restarted).
+INVOICE_DISPATCH_MAX_IN_FLIGHT = env.int("INVOICE_DISPATCH_MAX_IN_FLIGHT", default=200)
+INVOICE_QUEUED_LEASE_SECONDS = env.int("INVOICE_QUEUED_LEASE_SECONDS", default=900)
 CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 360
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_MAX_TASKS_PER_CHILD = 500
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Static entries; the per-tenant sync schedules are rows written by invoicing.services.
+# The product's few global schedules. Tenants' syncs are not beat entries: one dispatcher claims
+# the due ones from SellerSettings.next_sync_at (invoicing/schedules.py).
 CELERY_BEAT_SCHEDULE = {
+    "dispatch-invoices": {
+        "task": "invoicing.tasks.dispatch_invoices",
+        "schedule": env.float("INVOICE_DISPATCH_EVERY_SECONDS", default=10.0),
+    },
+    "dispatch-syncs": {
+        "task": "invoicing.tasks.dispatch_syncs",
+        "schedule": env.float("SYNC_DISPATCH_EVERY_SECONDS", default=60.0),
+    },
     "requeue-stuck-invoices": {
         "task": "invoicing.tasks.requeue_stuck_invoices",
         "schedule": env.float("INVOICE_REQUEUE_EVERY_SECONDS", default=300.0),

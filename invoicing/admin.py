@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 
 from . import queueing
 from .models import CustomerLink, Invoice, SyncRun
-from .tasks import enqueue_invoice
+from .tasks import kick_dispatcher
 
 
 @admin.register(Invoice)
@@ -22,7 +22,8 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry the selected failed or held invoices")
     def retry(self, request, queryset):
-        count = sum(queueing.invoice_retry(invoice=invoice, enqueue=enqueue_invoice) for invoice in queryset)
+        count = sum(queueing.invoice_retry(invoice=invoice) for invoice in queryset)
+        kick_dispatcher()
         self.message_user(request, f"{count} invoice(s) queued again.", messages.SUCCESS)
 
 

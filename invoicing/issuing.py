@@ -8,8 +8,14 @@ The exactly-once argument (design §5), in one place:
    (an answer, or a 4xx that proves nothing was created). While it is set, the next attempt first
    searches the accounting package for the order's marker and adopts the document it finds
    instead of creating one.
-4. A worker that dies leaves the row claimed/submitting; after the lease it becomes claimable
-   again (``queueing.invoices_requeue_stuck``), and point 3 applies.
+   The look-up asks with the client and date that attempt *sent* (``sent_client_id``,
+   ``sent_date``), never the current ones: a changed date policy or payment date between the two
+   attempts must not hide the first invoice.
+4. A worker that dies leaves the row claimed/submitting; after the lease the dispatcher hands it
+   out again (queueing.py), and point 3 applies.
+
+Failures are stored, never raised: a retry later is a ``next_attempt_at`` the dispatcher honours
+(no message waits in the broker); waiting for the package's quota is not a failed attempt.
 """
 
 from __future__ import annotations
@@ -46,20 +52,22 @@ S = Invoice.State
 
 @dataclass
 class InvoiceOutcome:
-    """What the task needs to know: retry later (and when), or done."""
+    """What happened: ``retry_in`` seconds until the stored next attempt (None: done or held)."""
 
     invoice: Invoice | None
     retry_in: float | None = None
 
 
 def invoice_claim(*, invoice_id: int, now: datetime | None = None) -> bool:
+    """Conditional update: only one worker ever holds an invoice (a redelivered or duplicate
+    message finds nothing to claim). A claim older than the lease belongs to a dead worker."""
     now = now or timezone.now()
     claimable = Q(state__in=[S.PENDING, S.FAILED]) | Q(
         state__in=[S.CLAIMED, S.SUBMITTING], claimed_at__lt=now - CLAIM_LEASE
     )
     return bool(
         Invoice.objects.filter(claimable, id=invoice_id).update(
-            state=S.CLAIMED, claimed_at=now, attempts=F("attempts") + 1, next_attempt_at=None
+            state=S.CLAIMED, claimed_at=now, queued_at=None, attempts=F("attempts") + 1, next_attempt_at=None
         )
     )
 
@@ -106,7 +114,7 @@ def _invoice_submit(invoice: Invoice) -> None:
         Invoice.objects.filter(id=invoice.id).update(
             state=S.SKIPPED, error_code="", error_message=f"Not invoiced: {reason}.", error_hint="", error_detail=""
         )
-        sync_run_count(invoice, created=False, skipped=True)
+        sync_run_count(invoice)
         return
     backend = backend_for_tenant(invoice.tenant)  # raises fatture_auth_failed / no_company_selected
     plan = build_plan(order, list(order.items.all()), rules, backend.slot_products())
@@ -114,14 +122,24 @@ def _invoice_submit(invoice: Invoice) -> None:
     client_id = customer_sync(backend=backend, tenant=invoice.tenant, order=order)
 
     if invoice.uncertain:
-        found = backend.find_invoice_for_order(marker=marker, client_id=client_id, date=plan.invoice_date)
+        found = backend.find_invoice_for_order(
+            marker=invoice.marker or marker,
+            client_id=invoice.sent_client_id or client_id,
+            date=invoice.sent_date or plan.invoice_date,
+        )
         if found:
             logger.info("invoice %s: adopted existing document %s", invoice.id, found.id)
             _mark_issued(invoice, found, plan, backend)
             return
 
+    # Committed before the create call: what this attempt sends, for the look-up of a retry.
     Invoice.objects.filter(id=invoice.id).update(
-        state=S.SUBMITTING, uncertain=True, marker=marker, company_id=backend.company_id
+        state=S.SUBMITTING,
+        uncertain=True,
+        marker=marker,
+        company_id=backend.company_id,
+        sent_client_id=client_id,
+        sent_date=plan.invoice_date,
     )
     draft = invoice_draft(plan=plan, order=order, client_id=client_id, marker=marker, subject=backend.invoice_subject)
     try:
@@ -158,7 +176,7 @@ def _mark_issued(invoice: Invoice, document: Document, plan: InvoicePlan, backen
         error_hint="",
         error_detail="",
     )
-    sync_run_count(invoice, created=True)
+    sync_run_count(invoice)
 
 
 def _record_service_error(invoice: Invoice, exc: ServiceError) -> InvoiceOutcome:
@@ -168,7 +186,7 @@ def _record_service_error(invoice: Invoice, exc: ServiceError) -> InvoiceOutcome
     invoice.refresh_from_db(fields=["attempts", "uncertain"])
     # Waiting for the provider's quota is not a failed attempt: a big backlog must never run out of
     # attempts while it waits its turn, and it waits exactly as long as Retry-After says (plus a
-    # little jitter, so the whole backlog does not wake at once).
+    # little jitter, so the companies do not all wake at once). It waits as a pending invoice.
     waiting_for_quota = exc.code == "fatture_quota"
     give_up = not waiting_for_quota and (not exc.transient or invoice.attempts >= MAX_AUTOMATIC_ATTEMPTS)
     retry_in = None
@@ -187,6 +205,7 @@ def _record_service_error(invoice: Invoice, exc: ServiceError) -> InvoiceOutcome
         retry_in=retry_in,
         uncertain=False if proven_not_created else None,
         refund_attempt=waiting_for_quota,
+        state=S.PENDING if waiting_for_quota else None,
     )
     return InvoiceOutcome(invoice, retry_in)
 
@@ -201,10 +220,11 @@ def _record_failure(
     retry_in: float | None = None,
     uncertain: bool | None = None,
     refund_attempt: bool = False,
+    state: str | None = None,
 ) -> None:
     text = describe(code, **(params or {}))
     changes: dict[str, object] = dict(
-        state=S.NEEDS_ATTENTION if permanent else S.FAILED,
+        state=state or (S.NEEDS_ATTENTION if permanent else S.FAILED),
         error_code=code,
         error_message=text.message,
         error_hint=text.hint,
@@ -216,8 +236,7 @@ def _record_failure(
     if refund_attempt:
         changes["attempts"] = F("attempts") - 1
     Invoice.objects.filter(id=invoice.id).update(**changes)
-    if permanent:
-        sync_run_count(invoice, created=False)
+    sync_run_count(invoice)
 
 
 def invoice_draft(*, plan: InvoicePlan, order: Order, client_id: int, marker: str, subject: str) -> InvoiceDraft:

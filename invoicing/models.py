@@ -2,21 +2,31 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Tenant
+from brickinvoice.errors import ErrorBox
 
 
 class Invoice(models.Model):
     """The invoice of one order, with its state machine (design §5: one invoice per order, ever).
 
-    pending → claimed → submitting → issued; failed (transient, retried automatically) or
-    needs_attention (permanent, waits for the seller); skipped when the order stopped being
-    eligible before it was processed (it is re-queued if it becomes eligible again).
+    pending → claimed → submitting → issued; failed (transient, retried automatically at
+    ``next_attempt_at``) or needs_attention (waits for the seller); skipped when the order stopped
+    being eligible before it was processed (it is re-queued if it becomes eligible again). A pending
+    invoice with a ``next_attempt_at`` in the future is waiting for the accounting package's quota.
+
+    Work is handed to workers by the dispatcher (invoicing/queueing.py): ``queued_at`` says a
+    message for this row is in flight; the claim clears it. ``sort_at`` is the date the invoice
+    will carry (payment or order date), so each company's invoices are issued in date order.
+
     ``uncertain`` is set before the create call and cleared only once its outcome is known:
-    while it is set, the next attempt first searches Fatture for this order's marker before
-    creating anything.
+    while it is set, the next attempt first searches the package for this order's marker, with
+    the client and date that attempt sent (``sent_client_id``, ``sent_date``), before creating
+    anything.
     """
 
     class State(models.TextChoices):
@@ -36,12 +46,16 @@ class Invoice(models.Model):
         "invoicing.SyncRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="invoices"
     )
     attempts = models.PositiveIntegerField(default=0)
+    sort_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     uncertain = models.BooleanField(default=False)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    # What was sent, and what Fatture answered.
+    # What was sent, and what the package answered.
     company_id = models.BigIntegerField(null=True, blank=True)
     marker = models.CharField(max_length=80, blank=True)
+    sent_client_id = models.BigIntegerField(null=True, blank=True)
+    sent_date = models.DateField(null=True, blank=True)
     fatture_id = models.BigIntegerField(null=True, blank=True)
     number = models.CharField(max_length=40, blank=True)
     numeration = models.CharField(max_length=20, blank=True)
@@ -60,7 +74,15 @@ class Invoice(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        indexes = [models.Index(fields=["tenant", "state"])]
+        indexes = [
+            models.Index(fields=["tenant", "state"]),
+            # The dispatcher's look-up of each company's next invoice (open work only).
+            models.Index(
+                fields=["company_id", "sort_at", "id"],
+                condition=Q(state__in=["pending", "claimed", "submitting", "failed"]),
+                name="invoice_open_work_idx",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["company_id", "fatture_id"], condition=Q(fatture_id__isnull=False), name="uniq_fatture_doc"
@@ -75,15 +97,17 @@ class Invoice(models.Model):
         return f"{self.number}{self.numeration}" if self.number else ""
 
     @property
-    def error(self):
-        if not self.error_code:
-            return None
-        return {
-            "code": self.error_code,
-            "message": self.error_message,
-            "hint": self.error_hint,
-            "detail": self.error_detail,
-        }
+    def error(self) -> ErrorBox | None:
+        return ErrorBox.from_row(self, "error_")
+
+    @property
+    def waiting_for_quota(self) -> bool:
+        return self.state == self.State.PENDING and self.error_code == "fatture_quota"
+
+    @property
+    def retrying(self) -> bool:
+        """Retrying by itself: nothing for the seller to do (as opposed to needs_attention)."""
+        return self.state == self.State.FAILED or self.waiting_for_quota
 
 
 class CustomerLink(models.Model):
@@ -127,6 +151,9 @@ class SyncRun(models.Model):
     invoices_queued = models.PositiveIntegerField(default=0)
     invoices_created = models.PositiveIntegerField(default=0)
     invoices_failed = models.PositiveIntegerField(default=0)
+    # Waiting by themselves (the package's quota, an automatic retry), and not yet done at all.
+    invoices_waiting = models.PositiveIntegerField(default=0)
+    invoices_open = models.PositiveIntegerField(default=0)
     api_calls = models.PositiveIntegerField(default=0)
     message = models.TextField(blank=True)
 
@@ -143,3 +170,52 @@ class SyncRun(models.Model):
         work = self.stores_total + self.invoices_queued
         done = self.stores_done + self.invoices_created + self.invoices_failed
         return int(100 * done / work) if work else 5
+
+
+class SyncRunStore(models.Model):
+    """One store's import within a sync run, recorded once (a redelivered import task writes the
+    same row again), so the run's counters are derived, never incremented twice."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="store_results")
+    store = models.ForeignKey("marketplaces.StoreConnection", on_delete=models.CASCADE, related_name="+")
+    orders_imported = models.PositiveIntegerField(default=0)
+    api_calls = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+    finished_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "store"], name="uniq_sync_run_store")]
+
+    def __str__(self):
+        return f"Store {self.store_id} in sync run {self.run_id}"
+
+
+class OrderDecision(models.Model):
+    """The seller's answer to a question an order raised (held for its data, dated before the last
+    invoice of its numeration, …), with who decided and when. Kept for the accountant; the newest
+    decision for the order's current data is the one that applies."""
+
+    class Kind(models.TextChoices):
+        INVOICE_AS_COMPUTED = "invoice_as_computed", _("Invoice the amounts as computed")
+        SKIP = "skip", _("Do not invoice (handled outside BrickInvoice)")
+        REREAD = "reread", _("Read the order again from the marketplace")
+        DATE_TODAY = "date_today", _("Date the invoice today, stating the date of the sale")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="order_decisions")
+    order = models.ForeignKey("marketplaces.Order", on_delete=models.CASCADE, related_name="decisions")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    reason = models.TextField(blank=True)
+    # The order's data when the seller decided: a later change of the order makes the decision lapse.
+    payload_hash = models.CharField(max_length=64, blank=True)
+    # What the question was (an error code of brickinvoice.errors), for the history.
+    question_code = models.CharField(max_length=60, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["order", "-decided_at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for order {self.order_id}"

@@ -1,37 +1,63 @@
-"""Which orders need an invoice, and putting their invoice work in the queue: eligibility, queueing
-a sync's invoices, the seller's retries, and the safety net that requeues lost work.
+"""Which orders need an invoice, and handing invoice work to the workers.
 
-Nothing here imports the tasks: the caller passes ``enqueue(invoice_id, account_id)`` (normally
-``invoicing.tasks.enqueue_invoice``), which sends one message; work created inside a transaction
-is sent only after it commits.
+Work lives in the database, not in the broker: an invoice waiting for its turn, for the
+accounting package's quota or for an automatic retry is a row with a ``next_attempt_at``, and no
+message exists for it. One dispatcher (``dispatch``, run by beat every few seconds and kicked
+after new work commits) sends messages for the rows that are due:
+
+- **one company at a time**: each accounting company (numeration) has at most one invoice in
+  flight, its oldest (``sort_at``, the date the invoice will carry), so invoice numbers follow
+  dates and a whale's backlog never occupies more than one worker;
+- **fair**: the heads of all companies are visited in an order that rotates on every pass, so no
+  tenant's backlog delays another's;
+- **bounded**: at most ``INVOICE_DISPATCH_MAX_IN_FLIGHT`` messages are in flight, whatever the
+  backlog; no message carries a countdown, so none can outlive the broker's visibility timeout;
+- **within the quota**: a company whose quota is spent is not dispatched; its head gets a
+  ``next_attempt_at`` when the budget frees up.
+
+``queued_at`` marks a row whose message is in flight; the claim (issuing.py) clears it. A message
+lost with its broker (Redis restarted without persistence) leaves ``queued_at`` behind: after
+``INVOICE_QUEUED_LEASE_SECONDS`` the row is due again. A worker that died mid-invoice leaves a
+claim behind: after the claim lease the row is due again, and its ``uncertain`` flag makes the
+next attempt look before it creates. Waiting rows are never mistaken for lost ones.
+
+Nothing here imports the tasks: ``dispatch`` takes ``send(invoice_id)``, called after commit.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Tenant
+from brickinvoice.errors import describe
 from marketplaces.models import Order
 
-from .accounting import account_of
+from .accounting import account_of, wait_before_invoice
 from .models import Invoice, SyncRun
 from .rules import seller_rules_for
 
-# (invoice id, accounting account id or None) → one task message, sent now.
-Enqueue = Callable[[int, int | None], None]
+# Sends one invoice message (invoice id); the caller's transaction has committed.
+Send = Callable[[int], None]
 
 # Longer than the invoice task's hard time limit: a live task never loses its claim.
 CLAIM_LEASE = timedelta(seconds=settings.INVOICE_CLAIM_LEASE_SECONDS)
-REQUEUE_BATCH = 500
+# A message not picked up within this long is taken for lost (its broker restarted).
+QUEUED_LEASE = timedelta(seconds=settings.INVOICE_QUEUED_LEASE_SECONDS)
 
 S = Invoice.State
+OPEN_STATES = [S.PENDING, S.CLAIMED, S.SUBMITTING, S.FAILED]
+# Errors that pause invoicing until the seller reconnects; reconnecting resumes them.
+CONNECTION_ERRORS = ("fatture_auth_failed", "fatture_not_connected", "no_company_selected", "company_not_found")
 
 
 def eligible_orders(*, tenant: Tenant, store_id: int | None = None):
@@ -47,66 +73,177 @@ def eligible_orders(*, tenant: Tenant, store_id: int | None = None):
     return orders.filter(Q(invoice__isnull=True) | Q(invoice__state__in=[S.PENDING, S.SKIPPED]))
 
 
-def invoices_queue_eligible(
-    *, tenant: Tenant, enqueue: Enqueue, store_id: int | None = None, sync_run: SyncRun | None = None
-) -> int:
-    """Create the invoice rows of eligible orders and queue one task each, after commit."""
-    account_id = account_of(tenant)
+def _sort_at(policy: str) -> Subquery:
+    """The date the invoice will carry, as the invoice's place in its company's queue."""
+    when = Coalesce(F("paid_at"), F("ordered_at")) if policy == "payment_date" else F("ordered_at")
+    return Subquery(Order.objects.filter(id=OuterRef("order_id")).values_list(when)[:1])
+
+
+def invoices_queue_eligible(*, tenant: Tenant, store_id: int | None = None, sync_run: SyncRun | None = None) -> int:
+    """Create the invoice rows of eligible orders (or reopen skipped ones) for the dispatcher.
+
+    A few statements for the whole batch, not one per order: a first sync of a large store queues
+    thousands. Rows already waiting keep their place and their in-flight message: a sync never
+    queues work twice. Returns how many rows are waiting for the dispatcher.
+    """
+    company_id = account_of(tenant)
     with transaction.atomic():
-        # A few statements for the whole batch, not a get-or-create per order: a first sync of a
-        # large store queues thousands of orders.
         order_ids = list(eligible_orders(tenant=tenant, store_id=store_id).values_list("id", flat=True))
         Invoice.objects.bulk_create(
-            [Invoice(tenant=tenant, order_id=order_id, sync_run=sync_run) for order_id in order_ids],
+            [Invoice(tenant=tenant, order_id=order_id, company_id=company_id) for order_id in order_ids],
             ignore_conflicts=True,
         )
         waiting = Invoice.objects.filter(order_id__in=order_ids, state__in=[S.PENDING, S.SKIPPED])
-        queued = list(waiting.values_list("id", flat=True))
-        waiting.filter(id__in=queued).update(state=S.PENDING, sync_run=sync_run)
-        if sync_run and queued:
-            SyncRun.objects.filter(id=sync_run.id).update(invoices_queued=F("invoices_queued") + len(queued))
-        for invoice_id in queued:
-            transaction.on_commit(partial(enqueue, invoice_id, account_id))
-    return len(queued)
+        waiting.filter(state=S.SKIPPED).update(state=S.PENDING, next_attempt_at=None, queued_at=None)
+        waiting.update(sync_run=sync_run, sort_at=_sort_at(seller_rules_for(tenant).invoice_date_policy))
+        # Waiting invoices go to the company the seller invoices from now, except one whose earlier
+        # attempt may have reached another company (`uncertain`: its look-up must ask that one).
+        waiting.filter(uncertain=False).update(company_id=company_id)
+    return len(order_ids)
 
 
-def invoice_retry(*, invoice: Invoice, enqueue: Enqueue) -> bool:
-    """The seller's Retry button: a failed or held invoice goes back to the queue."""
-    with transaction.atomic():
-        reopened = Invoice.objects.filter(id=invoice.id, state__in=[S.FAILED, S.NEEDS_ATTENTION, S.SKIPPED]).update(
-            state=S.PENDING, next_attempt_at=None, attempts=0
-        )
-        if reopened:
-            transaction.on_commit(lambda: enqueue(invoice.id, invoice.company_id))
-    return bool(reopened)
+def _reopen(invoices, **extra) -> int:
+    return invoices.update(
+        state=S.PENDING,
+        next_attempt_at=None,
+        queued_at=None,
+        attempts=0,
+        error_code="",
+        error_message="",
+        error_hint="",
+        error_detail="",
+        **extra,
+    )
 
 
-def invoices_retry_all_failed(*, tenant: Tenant, enqueue: Enqueue) -> int:
-    invoices = Invoice.objects.filter(tenant=tenant, state__in=[S.FAILED, S.NEEDS_ATTENTION])
-    return sum(invoice_retry(invoice=invoice, enqueue=enqueue) for invoice in invoices)
+def invoice_retry(*, invoice: Invoice) -> bool:
+    """The seller's Retry button: a failed, held or skipped invoice goes back to the queue now."""
+    return bool(_reopen(Invoice.objects.filter(id=invoice.id, state__in=[S.FAILED, S.NEEDS_ATTENTION, S.SKIPPED])))
 
 
-def invoices_requeue_stuck(*, enqueue: Enqueue, now=None) -> int:
-    """Safety net for lost messages and dead workers (beat, every few minutes)."""
-    now = now or timezone.now()
-    stuck = Invoice.objects.filter(
-        Q(state__in=[S.CLAIMED, S.SUBMITTING], claimed_at__lt=now - CLAIM_LEASE)
-        | Q(state=S.FAILED, next_attempt_at__lte=now)
-        | Q(state=S.PENDING, updated_at__lt=now - CLAIM_LEASE)
-    ).values_list("id", "company_id")
-    rows = list(stuck[:REQUEUE_BATCH])
-    for invoice_id, company_id in rows:
-        enqueue(invoice_id, company_id)
-    return len(rows)
+def invoices_retry_all_failed(*, tenant: Tenant) -> int:
+    return _reopen(Invoice.objects.filter(tenant=tenant, state__in=[S.FAILED, S.NEEDS_ATTENTION]))
 
 
-def invoice_now(*, order: Order, enqueue: Enqueue) -> bool:
+def invoices_resume_after_reconnect(*, tenant: Tenant) -> int:
+    """Invoices paused by a revoked or missing connection go back to the queue by themselves once
+    the seller reconnects (and to the company the connection invoices from now)."""
+    stopped = Invoice.objects.filter(
+        tenant=tenant, state__in=[S.NEEDS_ATTENTION, S.FAILED], error_code__in=CONNECTION_ERRORS
+    )
+    return _reopen(stopped, company_id=account_of(tenant))
+
+
+def invoice_now(*, order: Order) -> bool:
     """'Invoice this order now' from the preview page: queue it unless it is issued or in flight."""
     with transaction.atomic():
-        invoice, _ = Invoice.objects.get_or_create(order=order, defaults={"tenant": order.tenant})
-        reopened = Invoice.objects.filter(
-            id=invoice.id, state__in=[S.PENDING, S.SKIPPED, S.FAILED, S.NEEDS_ATTENTION]
-        ).update(state=S.PENDING, next_attempt_at=None)
-        if reopened:
-            transaction.on_commit(lambda: enqueue(invoice.id, invoice.company_id))
-    return bool(reopened)
+        invoice, _ = Invoice.objects.get_or_create(
+            order=order,
+            defaults={
+                "tenant": order.tenant,
+                "company_id": account_of(order.tenant),
+                "sort_at": order.paid_at or order.ordered_at,
+            },
+        )
+        if Invoice.objects.filter(id=invoice.id, state=S.PENDING).update(next_attempt_at=None):
+            return True
+        reopenable = Invoice.objects.filter(id=invoice.id, state__in=[S.SKIPPED, S.FAILED, S.NEEDS_ATTENTION])
+        return bool(_reopen(reopenable))
+
+
+# --- the dispatcher -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Head:
+    """The oldest open invoice of one company: the only one that may be in flight."""
+
+    id: int
+    company_id: int | None
+    state: str
+    queued_at: datetime | None
+
+
+_HEADS_SQL = """
+SELECT id, company_id, state, queued_at FROM (
+    SELECT i.id, i.company_id, i.state, i.queued_at, i.claimed_at, i.next_attempt_at,
+           ROW_NUMBER() OVER (PARTITION BY i.company_id ORDER BY i.sort_at, i.id) AS rank
+    FROM invoicing_invoice i
+    WHERE i.state IN ('pending', 'claimed', 'submitting', 'failed') {company_filter}
+) heads
+WHERE rank = 1
+  AND (queued_at IS NULL OR queued_at < %(queued_stale)s)
+  AND (
+        (state IN ('pending', 'failed') AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s))
+     OR (state IN ('claimed', 'submitting') AND claimed_at < %(claim_stale)s)
+  )
+ORDER BY ((COALESCE(company_id, 0) + %(salt)s) * 2654435761) %% 4294967296
+LIMIT %(limit)s
+"""
+
+
+def _due_heads(*, now: datetime, company_id: int | None, limit: int) -> list[Head]:
+    """Heads that are due, in an order that rotates on every pass (fair across companies)."""
+    params: dict[str, datetime | int] = {
+        "now": now,
+        "queued_stale": now - QUEUED_LEASE,
+        "claim_stale": now - CLAIM_LEASE,
+        "salt": random.randrange(1 << 30),
+        "limit": limit,
+    }
+    company_filter = ""
+    if company_id is not None:
+        company_filter, params["company_id"] = "AND i.company_id = %(company_id)s", company_id
+    with connection.cursor() as cursor:
+        cursor.execute(_HEADS_SQL.format(company_filter=company_filter), params)
+        return [Head(*row) for row in cursor.fetchall()]
+
+
+def in_flight(*, now: datetime) -> int:
+    """Messages in flight or invoices being worked on, across every tenant."""
+    return Invoice.objects.filter(
+        Q(state__in=[S.PENDING, S.FAILED], queued_at__gte=now - QUEUED_LEASE)
+        | Q(state__in=[S.CLAIMED, S.SUBMITTING], claimed_at__gte=now - CLAIM_LEASE)
+    ).count()
+
+
+def _wait_for_quota(head: Head, wait: float, now: datetime) -> None:
+    """The company's quota is spent: its head waits in the database, without a message (a head
+    retrying after an error keeps that error; it simply retries no sooner than the quota allows)."""
+    later = now + timedelta(seconds=wait)
+    Invoice.objects.filter(id=head.id, state=S.FAILED).update(next_attempt_at=later)
+    text = describe("fatture_quota")
+    Invoice.objects.filter(id=head.id, state=S.PENDING).update(
+        next_attempt_at=later, error_code="fatture_quota", error_message=text.message, error_hint=text.hint
+    )
+
+
+def dispatch(*, send: Send, company_id: int | None = None, now: datetime | None = None) -> int:
+    """One pass: send a message for each due head, within the in-flight bound and each company's
+    quota. ``company_id`` limits the pass to one company (a finished task continuing its chain)."""
+    now = now or timezone.now()
+    capacity = settings.INVOICE_DISPATCH_MAX_IN_FLIGHT - in_flight(now=now)
+    if capacity <= 0:
+        return 0
+    sent = 0
+    for head in _due_heads(now=now, company_id=company_id, limit=capacity):
+        if head.company_id is not None:
+            wait = wait_before_invoice(head.company_id)
+            if wait > 0:
+                _wait_for_quota(head, wait, now)
+                continue
+        claimed = Invoice.objects.filter(id=head.id, state=head.state, queued_at=head.queued_at).update(queued_at=now)
+        if claimed:
+            transaction.on_commit(partial(send, head.id))
+            sent += 1
+    return sent
+
+
+def invoices_release_lost(*, now: datetime | None = None) -> int:
+    """Safety net: rows whose message was lost (``queued_at`` older than the lease) become due
+    again. Rows that merely wait (for the quota, a retry, their turn) carry no ``queued_at`` and
+    are left alone, so a large backlog is never mistaken for lost work."""
+    now = now or timezone.now()
+    return Invoice.objects.filter(state__in=[S.PENDING, S.FAILED], queued_at__lt=now - QUEUED_LEASE).update(
+        queued_at=None
+    )

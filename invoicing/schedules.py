@@ -1,40 +1,61 @@
-"""The tenant's periodic sync, kept as a django-celery-beat entry matching the seller's settings."""
+"""Scheduled syncs without one beat entry per tenant: each tenant's next sync is a
+``SellerSettings.next_sync_at`` column, and one beat task (``tasks.dispatch_syncs``) claims the
+tenants that are due in small batches with ``SELECT … FOR UPDATE SKIP LOCKED`` and moves their
+``next_sync_at`` on before anything is sent, so two dispatchers never sync a tenant twice.
+
+A settings save is one row update; django-celery-beat keeps only the product's few global
+schedules (its per-tenant rows scaled with the square of the tenant count and made beat reload
+everything on every settings save: docs/benchmarks.md).
+"""
 
 from __future__ import annotations
 
-import json
+import random
+from datetime import datetime, timedelta
 
-from django.conf import settings
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from django.db import transaction
+from django.utils import timezone
 
-from accounts.models import Tenant
+from accounts.models import SellerSettings, Tenant
 from accounts.services import settings_for
 
-from .models import SyncRun
-
-SCHEDULES = {"15min": (15, "minutes"), "hourly": (1, "hours"), "daily": (1, "days")}
-
-
-def schedule_name(tenant: Tenant) -> str:
-    return f"sync-tenant-{tenant.public_id}"
+SCHEDULES = {"15min": timedelta(minutes=15), "hourly": timedelta(hours=1), "daily": timedelta(days=1)}
+CLAIM_BATCH = 500
 
 
-def sync_schedule_apply(*, tenant: Tenant) -> None:
-    """Create, change or remove the tenant's periodic sync to match its settings."""
-    name = schedule_name(tenant)
-    choice = settings_for(tenant).sync_schedule
-    if choice not in SCHEDULES:
-        PeriodicTask.objects.filter(name=name).delete()
-        return
-    every, period = SCHEDULES[choice]
-    interval, _ = IntervalSchedule.objects.get_or_create(every=every, period=period)
-    PeriodicTask.objects.update_or_create(
-        name=name,
-        defaults={
-            "task": "invoicing.tasks.sync_tenant",
-            "interval": interval,
-            "enabled": True,
-            "kwargs": json.dumps({"tenant_id": tenant.id, "trigger": SyncRun.Trigger.SCHEDULE}),
-            "queue": settings.CELERY_TASK_DEFAULT_QUEUE,
-        },
-    )
+def interval_of(choice: str) -> timedelta | None:
+    return SCHEDULES.get(choice)
+
+
+def sync_schedule_apply(*, tenant: Tenant, now: datetime | None = None) -> None:
+    """Match ``next_sync_at`` to the tenant's choice: the first sync falls within one interval
+    (spread, so a thousand sign-ups at once do not sync together); off is None."""
+    now = now or timezone.now()
+    row = settings_for(tenant)
+    every = interval_of(row.sync_schedule)
+    next_at = now + every * random.uniform(0.05, 1.0) if every else None
+    SellerSettings.objects.filter(id=row.id).update(next_sync_at=next_at)
+
+
+def syncs_claim_due(*, now: datetime | None = None, batch: int = CLAIM_BATCH) -> list[int]:
+    """The tenants whose sync is due, each claimed once: their next_sync_at moves one interval on
+    (from now, so a long outage does not replay the missed syncs) in the same transaction."""
+    now = now or timezone.now()
+    claimed: list[int] = []
+    while True:
+        with transaction.atomic():
+            rows = list(
+                SellerSettings.objects.select_for_update(skip_locked=True)
+                .filter(next_sync_at__lte=now)
+                .order_by("next_sync_at")
+                .values_list("id", "tenant_id", "sync_schedule")[:batch]
+            )
+            by_choice: dict[str, list[int]] = {}
+            for row_id, _tenant_id, choice in rows:
+                by_choice.setdefault(choice, []).append(row_id)
+            for choice, ids in by_choice.items():  # one statement per schedule choice
+                every = interval_of(choice)
+                SellerSettings.objects.filter(id__in=ids).update(next_sync_at=now + every if every else None)
+        claimed.extend(tenant_id for _row_id, tenant_id, _choice in rows)
+        if len(rows) < batch:
+            return claimed

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django_celery_beat.models import PeriodicTask
-
 from accounts.models import Tenant
+from accounts.services import settings_for
 from brickinvoice.errors import ErrorBox, ServiceError, describe
 from marketplaces.models import Order
 
@@ -14,7 +13,7 @@ from .accounting import backend_for_tenant, health_for_tenant
 from .models import Invoice
 from .plan import PlanError, PlanPreview, build_plan, ineligibility_reason
 from .rules import seller_rules_for
-from .schedules import schedule_name
+from .schedules import interval_of
 
 
 @dataclass
@@ -59,12 +58,10 @@ def connection_health(*, tenant: Tenant) -> list[Health]:
 
 
 def schedule_info(*, tenant: Tenant) -> dict:
-    task = PeriodicTask.objects.select_related("interval").filter(name=schedule_name(tenant)).first()
-    if not task or not task.enabled:
+    seller = settings_for(tenant)
+    if interval_of(seller.sync_schedule) is None:
         return {"enabled": False}
-    last = task.last_run_at
-    next_run = last + task.interval.schedule.run_every if last and task.interval else None
-    return {"enabled": True, "every": str(task.interval) if task.interval else "", "last": last, "next": next_run}
+    return {"enabled": True, "every": seller.get_sync_schedule_display(), "next": seller.next_sync_at}
 
 
 def invoice_preview(*, order: Order) -> PlanPreview:

@@ -1,58 +1,97 @@
-"""Sync runs: one per "Sync now" or scheduled sync of a tenant, with the live counters the
-dashboard shows (stores imported, invoices queued, created, failed) and when it is finished."""
+"""Sync runs: one per "Sync now" or scheduled sync of a tenant, with the progress the dashboard
+shows (stores imported, invoices queued, created, failed) and when it is finished.
+
+Every counter is derived from rows (one ``SyncRunStore`` per store, the invoices the run queued)
+and written whole, never incremented: a redelivered task writes the same numbers again, so
+progress can never run ahead of the work.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import F
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Tenant
+from marketplaces.models import StoreConnection
 
-from .models import Invoice, SyncRun
+from .models import Invoice, SyncRun, SyncRunStore
+
+S = Invoice.State
+STALE_AFTER = timedelta(hours=2)
 
 
 def sync_run_start(*, tenant: Tenant, trigger: str) -> SyncRun | None:
     """A new run, unless one is already running (the button and the schedule never overlap)."""
-    stale = timezone.now() - timedelta(hours=2)
-    SyncRun.objects.filter(tenant=tenant, state=SyncRun.State.RUNNING, started_at__lt=stale).update(
-        state=SyncRun.State.FAILED, finished_at=timezone.now(), message="Stopped: took longer than two hours."
-    )
+    SyncRun.objects.filter(
+        tenant=tenant, state=SyncRun.State.RUNNING, started_at__lt=timezone.now() - STALE_AFTER
+    ).update(state=SyncRun.State.FAILED, finished_at=timezone.now(), message=_("Stopped: took longer than two hours."))
     if SyncRun.objects.filter(tenant=tenant, state=SyncRun.State.RUNNING).exists():
         return None
     stores = tenant.stores.filter(status="active").count()
     return SyncRun.objects.create(tenant=tenant, trigger=trigger, stores_total=stores)
 
 
-def sync_run_count(invoice: Invoice, *, created: bool, skipped: bool = False) -> None:
-    """Count one invoice's outcome on the run that queued it."""
-    run_id = invoice.sync_run_id  # set when the invoice was queued, before this attempt loaded it
-    if not run_id:
-        return
-    field = "invoices_created" if created else ("invoices_queued" if skipped else "invoices_failed")
-    delta = -1 if skipped else 1
-    SyncRun.objects.filter(id=run_id).update(**{field: F(field) + delta})
-    sync_run_maybe_finish(run_id=run_id)
+def sync_run_running(*, tenant: Tenant) -> SyncRun | None:
+    return SyncRun.objects.filter(tenant=tenant, state=SyncRun.State.RUNNING).order_by("-started_at").first()
+
+
+def sync_run_count(invoice: Invoice) -> None:
+    """An invoice of a run reached an outcome: the run's numbers are read again."""
+    if invoice.sync_run_id:
+        sync_run_maybe_finish(run_id=invoice.sync_run_id)
+
+
+def _refresh(run_id: int) -> SyncRun | None:
+    """Write a running run's counters from the rows they describe (a finished run keeps its own)."""
+    if not SyncRun.objects.filter(id=run_id, state=SyncRun.State.RUNNING).exists():
+        return None
+    stores = SyncRunStore.objects.filter(run_id=run_id).aggregate(
+        done=Count("id"), orders=Sum("orders_imported"), calls=Sum("api_calls")
+    )
+    invoices = Invoice.objects.filter(sync_run_id=run_id).aggregate(
+        queued=Count("id"),
+        created=Count("id", filter=Q(state=S.ISSUED)),
+        failed=Count("id", filter=Q(state=S.NEEDS_ATTENTION)),
+        # Waiting by itself (quota, an automatic retry later): the run does not wait for these.
+        waiting=Count("id", filter=Q(state__in=[S.PENDING, S.FAILED], next_attempt_at__isnull=False)),
+        open=Count("id", filter=Q(state__in=[S.PENDING, S.CLAIMED, S.SUBMITTING, S.FAILED])),
+    )
+    messages = list(SyncRunStore.objects.filter(run_id=run_id).exclude(message="").values_list("message", flat=True))
+    SyncRun.objects.filter(id=run_id, state=SyncRun.State.RUNNING).update(
+        stores_done=stores["done"],
+        orders_imported=stores["orders"] or 0,
+        api_calls=stores["calls"] or 0,
+        invoices_queued=invoices["queued"],
+        invoices_created=invoices["created"],
+        invoices_failed=invoices["failed"],
+        invoices_waiting=invoices["waiting"],
+        invoices_open=invoices["open"],
+        message="\n".join(messages),
+    )
+    return SyncRun.objects.filter(id=run_id).first()
 
 
 def sync_run_maybe_finish(*, run_id: int) -> None:
-    run = SyncRun.objects.filter(id=run_id, state=SyncRun.State.RUNNING).first()
-    if not run or run.stores_done < run.stores_total:
+    """Finished once every store is imported and every invoice has an outcome or waits by itself."""
+    run = _refresh(run_id)
+    if run is None or run.stores_done < run.stores_total:
         return
-    if run.invoices_created + run.invoices_failed < run.invoices_queued:
+    if run.invoices_open > run.invoices_waiting:
         return
     state = SyncRun.State.FAILED if run.invoices_failed or run.message else SyncRun.State.FINISHED
     SyncRun.objects.filter(id=run_id, state=SyncRun.State.RUNNING).update(state=state, finished_at=timezone.now())
 
 
-def sync_run_store_done(*, run_id: int, orders_imported: int, api_calls: int, message: str = "") -> None:
-    changes: dict[str, object] = dict(
-        stores_done=F("stores_done") + 1,
-        orders_imported=F("orders_imported") + orders_imported,
-        api_calls=F("api_calls") + api_calls,
+def sync_run_store_done(
+    *, run: SyncRun, store: StoreConnection, orders_imported: int, api_calls: int, message: str = ""
+) -> None:
+    """Record one store's import for the run (once: a redelivered task overwrites the same row)."""
+    SyncRunStore.objects.update_or_create(
+        run=run,
+        store=store,
+        defaults={"orders_imported": orders_imported, "api_calls": api_calls, "message": message},
     )
-    if message:
-        changes["message"] = message
-    SyncRun.objects.filter(id=run_id).update(**changes)
-    sync_run_maybe_finish(run_id=run_id)
+    sync_run_maybe_finish(run_id=run.id)

@@ -1,51 +1,92 @@
-"""Celery tasks: ids in, one service call, retry policy beside the task (style §5).
+"""Celery tasks: ids in, one service call, retry policy and time limits beside the task (style §5).
 
-Tasks call the services; the services never import this module. Where a service queues invoice
-work it takes ``enqueue`` (``enqueue_invoice`` below) and calls it after commit.
+Tasks call the services; the services never import this module. Invoice work is handed out by the
+dispatcher (invoicing/queueing.py): services only write rows, and ``kick_dispatcher`` asks for a
+pass once the writing transaction has committed.
 """
 
+from __future__ import annotations
+
 import logging
+import threading
 
 from celery import shared_task
+from django.db import transaction
 
 from accounts.models import Tenant
 from marketplaces.models import StoreConnection
 from marketplaces.services import store_import_orders
 
-from . import accounting, issuing, queueing, syncruns
+from . import issuing, queueing, schedules, syncruns
+from .accounting import account_of
 from .models import SyncRun
 
 logger = logging.getLogger(__name__)
 
+# Set while a dispatcher pass runs in this thread. With eager tasks (tests, the demo without a
+# broker) a pass runs the invoices it sends inline, and each of them asks for a pass again: that
+# request becomes another turn of the running loop instead of a recursion.
+_local = threading.local()
 
-def enqueue_invoice(invoice_id: int, account_id: int | None) -> None:
-    """Send one invoice task."""
-    invoice_order.delay(invoice_id, account_id)
+
+def send_invoice(invoice_id: int) -> None:
+    invoice_order.delay(invoice_id)
+
+
+# A retry due within this long gets a pass of its own; later ones are found by beat's passes.
+SOON = 60.0
+
+
+def kick_dispatcher(company_id: int | None = None, *, countdown: float | None = None) -> None:
+    """Ask for a dispatcher pass after the current transaction commits (at once outside one),
+    or ``countdown`` seconds later (short: never near the broker's visibility timeout)."""
+    if countdown:
+        transaction.on_commit(lambda: dispatch_invoices.apply_async((company_id,), countdown=min(countdown, SOON)))
+    else:
+        transaction.on_commit(lambda: dispatch_invoices.delay(company_id))
 
 
 # Idempotent by its conditional claim, so late acknowledgement is safe: a message redelivered
 # after a worker died finds the claim (or, after the lease, the `uncertain` look-up) and never
-# creates a second invoice. Soft limit well under the claim lease (10 min).
-# ``company_id`` (when the queueing side knows it) lets a worker see that the company's quota is
-# used up before it claims the invoice: a backlog waiting for the quota costs a cache read per
-# wake-up, no SQL and no attempt, and its wake-ups are spread over the coming quota buckets.
-@shared_task(bind=True, acks_late=True, max_retries=None, soft_time_limit=120, time_limit=180)
-def invoice_order(self, invoice_id: int, company_id: int | None = None):
-    if company_id:
-        wait = accounting.wait_before_invoice(company_id)
-        if wait > 0:
-            # A new message rather than self.retry(): a backlog bounces often, and a Retry builds
-            # and logs a traceback each time. This message is acknowledged when the task returns.
-            invoice_order.apply_async((invoice_id, company_id), countdown=wait)
-            return
+# creates a second invoice. Soft limit well under the claim lease (10 min). No automatic Celery
+# retry: a failure is stored with its next attempt, and the dispatcher sends it again when due.
+# ``company_id`` is accepted for messages sent by earlier versions and otherwise unused.
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
+def invoice_order(invoice_id: int, company_id: int | None = None) -> None:
     outcome = issuing.invoice_process(invoice_id=invoice_id)
-    if outcome.retry_in:
-        raise self.retry(countdown=outcome.retry_in)
+    if outcome.invoice is None:
+        return
+    # The company's next invoice now that this one is done (its chain goes on); or, when this one
+    # retries soon, a pass at that moment.
+    if outcome.retry_in and outcome.retry_in <= SOON:
+        kick_dispatcher(outcome.invoice.company_id, countdown=outcome.retry_in + 0.1)
+    else:
+        kick_dispatcher(outcome.invoice.company_id)
+
+
+# Cheap: a few queries. Run by beat every few seconds and kicked whenever work appears.
+@shared_task(soft_time_limit=60, time_limit=90)
+def dispatch_invoices(company_id: int | None = None) -> int:
+    if getattr(_local, "active", False):
+        _local.again = True
+        return 0
+    _local.active = True
+    try:
+        total = 0
+        while True:
+            _local.again = False
+            sent = queueing.dispatch(send=send_invoice, company_id=company_id)
+            total += sent
+            if not (_local.again and sent):
+                return total
+            company_id = None  # inline work asked for more: look at every company again
+    finally:
+        _local.active = False
 
 
 # Imports can take minutes on a large BrickLink backfill (one call per order detail).
 @shared_task(acks_late=True, soft_time_limit=1500, time_limit=1800)
-def import_store_and_queue(store_id: int, run_id: int | None = None):
+def import_store_and_queue(store_id: int, run_id: int | None = None) -> None:
     store = StoreConnection.objects.select_related("tenant").get(id=store_id)
     run = SyncRun.objects.filter(id=run_id).first() if run_id else None
     message, imported, calls = "", 0, 0
@@ -55,16 +96,17 @@ def import_store_and_queue(store_id: int, run_id: int | None = None):
         if result.stopped_reason:
             message = f"{store}: {result.stopped_reason}"
     except Exception as exc:  # the store's own status carries the detail; the run goes on
-        logger.warning("import of store %s failed: %s", store_id, exc)
+        logger.exception("import of store %s failed", store_id)
         message = f"{store}: import failed ({getattr(exc, 'code', 'internal_error')})."
-    queueing.invoices_queue_eligible(tenant=store.tenant, store_id=store_id, sync_run=run, enqueue=enqueue_invoice)
+    queueing.invoices_queue_eligible(tenant=store.tenant, store_id=store_id, sync_run=run)
+    kick_dispatcher(account_of(store.tenant))
     if run:
-        syncruns.sync_run_store_done(run_id=run.id, orders_imported=imported, api_calls=calls, message=message)
+        syncruns.sync_run_store_done(run=run, store=store, orders_imported=imported, api_calls=calls, message=message)
 
 
 # Cheap: it only fans out one import per store.
 @shared_task(soft_time_limit=30, time_limit=60)
-def sync_tenant(tenant_id: int, trigger: str = SyncRun.Trigger.SCHEDULE, run_id: int | None = None):
+def sync_tenant(tenant_id: int, trigger: str = SyncRun.Trigger.SCHEDULE, run_id: int | None = None) -> None:
     tenant = Tenant.objects.get(id=tenant_id)
     run = (
         SyncRun.objects.filter(id=run_id).first() if run_id else syncruns.sync_run_start(tenant=tenant, trigger=trigger)
@@ -73,13 +115,26 @@ def sync_tenant(tenant_id: int, trigger: str = SyncRun.Trigger.SCHEDULE, run_id:
         return
     store_ids = list(tenant.stores.filter(status="active").values_list("id", flat=True))
     if not store_ids:
-        queueing.invoices_queue_eligible(tenant=tenant, sync_run=run, enqueue=enqueue_invoice)
+        queueing.invoices_queue_eligible(tenant=tenant, sync_run=run)
+        kick_dispatcher(account_of(tenant))
         syncruns.sync_run_maybe_finish(run_id=run.id)
     for store_id in store_ids:
         import_store_and_queue.delay(store_id, run.id)
 
 
-# The safety net for lost messages (Redis restarted without persistence) and dead workers.
+# One beat entry for every tenant's schedule: claims the tenants whose sync is due.
+@shared_task(soft_time_limit=50, time_limit=60)
+def dispatch_syncs() -> int:
+    due = schedules.syncs_claim_due()
+    for tenant_id in due:
+        sync_tenant.delay(tenant_id, SyncRun.Trigger.SCHEDULE)
+    return len(due)
+
+
+# The safety net for lost messages (Redis restarted without persistence) and dead workers: rows
+# whose message was lost become due again, and the dispatcher hands them out fairly.
 @shared_task(soft_time_limit=60, time_limit=90)
-def requeue_stuck_invoices():
-    return queueing.invoices_requeue_stuck(enqueue=enqueue_invoice)
+def requeue_stuck_invoices() -> int:
+    released = queueing.invoices_release_lost()
+    dispatch_invoices.delay()
+    return released

@@ -10,7 +10,7 @@ from marketplaces.models import Order
 
 from . import queueing, selectors, syncruns
 from .models import Invoice, SyncRun
-from .tasks import enqueue_invoice, sync_tenant
+from .tasks import kick_dispatcher, sync_tenant
 
 
 @tenant_required
@@ -57,7 +57,8 @@ def sync_progress(request, public_id):
 @require_POST
 def invoice_retry(request, public_id):
     invoice = get_for_tenant_or_404(request, Invoice, public_id=public_id)
-    if queueing.invoice_retry(invoice=invoice, enqueue=enqueue_invoice):
+    if queueing.invoice_retry(invoice=invoice):
+        kick_dispatcher(invoice.company_id)
         messages.success(request, f"Order {invoice.order.marketplace_order_id} is queued again.")
     else:
         messages.info(request, "This invoice is not waiting for a retry.")
@@ -67,7 +68,8 @@ def invoice_retry(request, public_id):
 @tenant_required
 @require_POST
 def retry_all_failed(request):
-    count = queueing.invoices_retry_all_failed(tenant=request.tenant, enqueue=enqueue_invoice)
+    count = queueing.invoices_retry_all_failed(tenant=request.tenant)
+    kick_dispatcher()
     messages.success(request, f"{count} order(s) queued again.")
     return redirect("invoicing:dashboard")
 
@@ -83,7 +85,8 @@ def order_preview(request, public_id):
 @require_POST
 def order_invoice_now(request, public_id):
     order = get_for_tenant_or_404(request, Order, public_id=public_id)
-    if queueing.invoice_now(order=order, enqueue=enqueue_invoice):
+    if queueing.invoice_now(order=order):
+        kick_dispatcher()
         messages.success(request, f"Invoicing order {order.marketplace_order_id} now.")
     else:
         messages.info(request, "This order already has an invoice or is being invoiced.")

@@ -15,7 +15,7 @@ from django.utils import timezone
 from fatture.models import FattureConnection
 from invoicing import customers, issuing, queueing
 from invoicing.models import CustomerLink, Invoice
-from invoicing.tasks import enqueue_invoice
+from invoicing.tasks import dispatch_invoices
 from tests.factories_invoicing import connected_seller, fic, make_order
 
 pytestmark = pytest.mark.django_db
@@ -129,7 +129,9 @@ def test_server_error_without_document_is_retried_and_created_once(seller, fake)
     assert invoice.state == S.ISSUED and len(fake.documents) == 1
 
 
-def test_crash_between_post_and_database_save_is_recovered_without_duplicate(seller, fake):
+def test_crash_between_post_and_database_save_is_recovered_without_duplicate(
+    seller, fake, django_capture_on_commit_callbacks
+):
     order = make_order(seller)
     invoice, _ = queue_and_run(order)
     document = fake.documents[0]
@@ -141,7 +143,8 @@ def test_crash_between_post_and_database_save_is_recovered_without_duplicate(sel
         number="",
         claimed_at=timezone.now() - timedelta(minutes=30),
     )
-    assert queueing.invoices_requeue_stuck(enqueue=enqueue_invoice) == 1  # eager: the task ran again
+    with django_capture_on_commit_callbacks(execute=True):
+        assert dispatch_invoices() == 1  # the dead worker's claim is handed out again; eager: it ran
     invoice.refresh_from_db()
     assert invoice.state == S.ISSUED and invoice.fatture_id == document["id"]
     assert len(fake.documents) == 1
@@ -176,7 +179,7 @@ def test_validation_error_waits_for_the_seller_with_provider_detail(seller, fake
 def test_quota_answer_is_retried_after_retry_after(seller, fake):
     fake.fail_next_create.append((429, {"error": {"message": "Too many requests"}}, {"Retry-After": "90"}))
     invoice, outcome = queue_and_run(make_order(seller))
-    assert invoice.state == S.FAILED and not invoice.uncertain
+    assert invoice.state == S.PENDING and not invoice.uncertain  # waiting for the quota, not failed
     assert outcome.retry_in >= 90 and invoice.next_attempt_at > timezone.now() + timedelta(seconds=80)
 
 
@@ -199,7 +202,7 @@ def test_unmapped_slot_is_a_clear_error(seller, fake):
 def test_retry_button_requeues_a_held_invoice(seller, fake):
     fake.fail_next_create.append((422, {"error": {"message": "Validation error"}}, {}))
     invoice, _ = queue_and_run(make_order(seller))
-    assert queueing.invoice_retry(invoice=invoice, enqueue=enqueue_invoice)
+    assert queueing.invoice_retry(invoice=invoice)
     # eager Celery: on_commit ran inside the test transaction only if captured; run it directly
     issuing.invoice_process(invoice_id=invoice.id)
     invoice.refresh_from_db()
@@ -248,7 +251,7 @@ def test_quota_answer_before_the_create_keeps_the_invoice_uncertain(seller, fake
     )
     issuing.invoice_process(invoice_id=invoice.id)
     invoice.refresh_from_db()
-    assert invoice.state == S.FAILED and invoice.uncertain  # still looks before creating next time
+    assert invoice.waiting_for_quota and invoice.uncertain  # still looks before creating next time
     assert len(fake.documents) == 1
 
 
@@ -262,7 +265,7 @@ def test_waiting_for_the_quota_never_uses_up_the_automatic_attempts(seller, fake
         cache.delete(blocked)  # the Retry-After has passed
         outcome = issuing.invoice_process(invoice_id=invoice.id)
         invoice.refresh_from_db()
-        assert invoice.state == S.FAILED and invoice.error_code == "fatture_quota"
+        assert invoice.state == S.PENDING and invoice.error_code == "fatture_quota" and invoice.waiting_for_quota
         assert 5 <= outcome.retry_in <= 10  # Retry-After plus jitter, not the failure back-off
     assert invoice.attempts == 0  # every quota wait was given back
     cache.delete(blocked)
@@ -271,23 +274,22 @@ def test_waiting_for_the_quota_never_uses_up_the_automatic_attempts(seller, fake
     assert invoice.state == S.ISSUED and len(fake.documents) == 1
 
 
-def test_task_checks_the_company_quota_before_claiming(seller, fake):
-    """A blocked company: the task sends itself again for later (at the broker boundary) and
-    returns, without claiming, counting an attempt or calling Fatture."""
-    from unittest import mock
-
+def test_a_company_whose_quota_is_spent_is_not_dispatched(seller, fake, django_capture_on_commit_callbacks):
+    """A blocked company: its next invoice waits in the database (no message, no countdown), is
+    not claimed, counts no attempt and calls nothing."""
     from fatture.quota import quota_block
-    from invoicing.tasks import invoice_order
 
-    invoice = Invoice.objects.create(tenant=seller, order=make_order(seller, username="queued-buyer"))
-    company_id = invoice.tenant.fatture_connection.company_id
+    company_id = seller.fatture_connection.company_id
+    invoice = Invoice.objects.create(
+        tenant=seller, order=make_order(seller, username="queued-buyer"), company_id=company_id, sort_at=timezone.now()
+    )
     quota_block(company_id, 120)
-    with mock.patch.object(invoice_order, "apply_async") as resend:
-        invoice_order.run(invoice.id, company_id)
-    (args,), kwargs = resend.call_args
-    assert args == (invoice.id, company_id) and 120 <= kwargs["countdown"] <= 120 + 150
+    with django_capture_on_commit_callbacks(execute=True) as sent:
+        assert dispatch_invoices() == 0
+    assert sent == []
     invoice.refresh_from_db()
-    assert invoice.state == S.PENDING and invoice.attempts == 0  # not claimed, not counted
+    assert invoice.state == S.PENDING and invoice.attempts == 0 and invoice.queued_at is None
+    assert invoice.waiting_for_quota and invoice.next_attempt_at >= timezone.now() + timedelta(seconds=110)
     assert fake.calls() == []
 
 
@@ -344,9 +346,10 @@ def test_database_gone_mid_invoice_leaves_the_claim_to_the_lease_not_a_permanent
         issuing.invoice_process(invoice_id=invoice.id)
     invoice.refresh_from_db()
     assert invoice.state == S.SUBMITTING and invoice.uncertain and invoice.error_code == ""
-    # After the lease the safety net requeues it, and the look-up adopts the document: one invoice.
+    # After the lease the dispatcher hands it out again, and the look-up adopts the document.
     later = timezone.now() + queueing.CLAIM_LEASE + timedelta(seconds=1)
-    assert queueing.invoices_requeue_stuck(now=later, enqueue=enqueue_invoice) >= 1
+    heads = queueing._due_heads(now=later, company_id=None, limit=10)
+    assert [head.id for head in heads] == [invoice.id]
     Invoice.objects.filter(id=invoice.id).update(claimed_at=timezone.now() - queueing.CLAIM_LEASE * 2)
     issuing.invoice_process(invoice_id=invoice.id)
     invoice.refresh_from_db()
@@ -359,7 +362,7 @@ def test_our_budget_refusing_the_create_proves_nothing_was_sent(seller, fake, se
 
     settings.FATTURE_HOURLY_BUDGET = 2  # look-up + create client, then the invoice is refused here
     invoice, outcome = queue_and_run(make_order(seller, username="budget-buyer"))
-    assert invoice.state == S.FAILED and invoice.error_code == "fatture_quota" and not invoice.uncertain
+    assert invoice.waiting_for_quota and not invoice.uncertain
     assert fake.calls("POST")[-1].request.url.endswith("/entities/clients") and fake.documents == []
     cache.clear()  # a new hour
     before = len(fake.calls())
@@ -406,7 +409,7 @@ def test_token_revoked_in_the_middle_of_a_sync_holds_the_rest_without_calls(sell
     fake.rsps.add_callback(responses.GET, fic("entities/clients"), callback=fake.list_clients)
     fake.rsps.add_callback(responses.POST, fic("entities/clients"), callback=fake.create_client)
     fake.rsps.add_callback(responses.POST, fic("issued_documents"), callback=fake.create_document)
-    assert queueing.invoices_retry_all_failed(tenant=seller, enqueue=enqueue_invoice) == 2
+    assert queueing.invoices_retry_all_failed(tenant=seller) == 2
     for invoice in (held, untouched):
         issuing.invoice_process(invoice_id=invoice.id)
     states = list(Invoice.objects.filter(tenant=seller).values_list("state", flat=True))

@@ -1,13 +1,15 @@
 """Schedules follow the seller's setting; Sync now, progress, retry, preview and the dashboard."""
 
+from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
 import responses
 from django.urls import reverse
-from django_celery_beat.models import PeriodicTask
+from django.utils import timezone
 
-from accounts.services import tenant_create_for_user
+from accounts.models import SellerSettings
+from accounts.services import settings_for, tenant_create_for_user
 from invoicing import schedules
 from invoicing.models import Invoice, SyncRun
 from tests.factories import UserFactory
@@ -16,20 +18,21 @@ from tests.factories_invoicing import connected_seller, make_order
 pytestmark = pytest.mark.django_db
 
 
-def _task(tenant):
-    return PeriodicTask.objects.filter(name=f"sync-tenant-{tenant.public_id}").select_related("interval").first()
+def _next(tenant):
+    return SellerSettings.objects.get(tenant=tenant).next_sync_at
 
 
-def test_signup_creates_the_default_hourly_schedule(django_capture_on_commit_callbacks):
+def test_signup_plans_the_first_hourly_sync_within_the_hour(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         tenant = tenant_create_for_user(user=UserFactory(), business_name="Shop")
-    task = _task(tenant)
-    assert task.task == "invoicing.tasks.sync_tenant" and task.interval.every == 1 and task.interval.period == "hours"
+    assert timezone.now() < _next(tenant) <= timezone.now() + timedelta(hours=1)
 
 
-@pytest.mark.parametrize("choice,expected", [("15min", (15, "minutes")), ("daily", (1, "days")), ("off", None)])
-def test_changing_the_setting_changes_or_removes_the_schedule(
-    owner_client, tenant, choice, expected, django_capture_on_commit_callbacks
+@pytest.mark.parametrize(
+    "choice,interval", [("15min", timedelta(minutes=15)), ("daily", timedelta(days=1)), ("off", None)]
+)
+def test_changing_the_setting_moves_or_clears_the_next_sync(
+    owner_client, tenant, choice, interval, django_capture_on_commit_callbacks
 ):
     schedules.sync_schedule_apply(tenant=tenant)
     with django_capture_on_commit_callbacks(execute=True):
@@ -45,8 +48,68 @@ def test_changing_the_setting_changes_or_removes_the_schedule(
             },
         )
     assert response.status_code == 302
-    task = _task(tenant)
-    assert (task.interval.every, task.interval.period) == expected if expected else task is None
+    if interval is None:
+        assert _next(tenant) is None
+    else:
+        assert timezone.now() < _next(tenant) <= timezone.now() + interval
+
+
+def test_applying_a_schedule_is_one_row_update(tenant, django_assert_num_queries):
+    settings_for(tenant)
+    with django_assert_num_queries(2):  # read the settings, write next_sync_at
+        schedules.sync_schedule_apply(tenant=tenant)
+
+
+def test_dispatcher_claims_each_due_tenant_once_and_moves_it_one_interval_on(tenant, other_tenant):
+    now = timezone.now()
+    SellerSettings.objects.filter(tenant=tenant).update(sync_schedule="hourly", next_sync_at=now - timedelta(minutes=1))
+    SellerSettings.objects.filter(tenant=other_tenant).update(
+        sync_schedule="daily", next_sync_at=now + timedelta(hours=3)
+    )
+    assert schedules.syncs_claim_due(now=now) == [tenant.id]
+    assert schedules.syncs_claim_due(now=now) == []  # claimed: not twice
+    assert _next(tenant) == now + timedelta(hours=1)
+    assert _next(other_tenant) == now + timedelta(hours=3)
+
+
+def test_a_tenant_with_the_schedule_off_is_never_claimed(tenant):
+    SellerSettings.objects.filter(tenant=tenant).update(sync_schedule="off", next_sync_at=None)
+    assert schedules.syncs_claim_due(now=timezone.now() + timedelta(days=30)) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_dispatchers_at_once_never_claim_a_tenant_twice():
+    """SKIP LOCKED: a second dispatcher skips the rows the first one holds."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from tests.factories import TenantFactory
+
+    now = timezone.now()
+    tenants = [TenantFactory() for _ in range(6)]
+    SellerSettings.objects.filter(tenant__in=tenants).update(sync_schedule="hourly", next_sync_at=now)
+    results: list[list[int]] = []
+    held = threading.Event()
+    release = threading.Event()
+
+    def first():
+        with transaction.atomic():
+            # Hold three rows as a slow first dispatcher would.
+            list(SellerSettings.objects.select_for_update().filter(tenant__in=tenants[:3]))
+            held.set()
+            release.wait(5)
+        connection.close()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    held.wait(5)
+    results.append(schedules.syncs_claim_due(now=now))
+    release.set()
+    thread.join()
+    results.append(schedules.syncs_claim_due(now=now))
+    assert sorted(results[0]) == sorted(t.id for t in tenants[3:])
+    assert sorted(results[1]) == sorted(t.id for t in tenants[:3])
 
 
 def test_sync_now_starts_one_run_and_not_two(owner_client, tenant, django_capture_on_commit_callbacks):

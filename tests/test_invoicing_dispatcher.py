@@ -1,0 +1,136 @@
+"""The dispatcher: invoice work waits in the database and is handed out one invoice per company at
+a time, oldest date first, fairly across companies, within a bound on messages in flight, and
+never for a company whose quota is spent; lost messages are told apart from waiting work."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from fatture.quota import quota_block
+from invoicing import queueing
+from invoicing.models import Invoice
+from invoicing.tasks import dispatch_invoices, requeue_stuck_invoices
+from tests.factories import TenantFactory
+from tests.factories_invoicing import connected_seller, make_order
+
+pytestmark = pytest.mark.django_db
+
+S = Invoice.State
+DAY = datetime(2026, 3, 1, 10, tzinfo=UTC)
+
+
+def _backlog(tenant, company_id, n, *, start=DAY):
+    """``n`` waiting invoices of one company, one day apart (their sort dates)."""
+    return [
+        Invoice.objects.create(
+            tenant=tenant,
+            order=make_order(tenant, username=f"buyer-{company_id}-{i}"),
+            company_id=company_id,
+            sort_at=start + timedelta(days=i),
+        )
+        for i in range(n)
+    ]
+
+
+def _dispatch(django_capture_on_commit_callbacks, **kwargs) -> list[int]:
+    sent: list[int] = []
+    with django_capture_on_commit_callbacks(execute=True):
+        queueing.dispatch(send=sent.append, **kwargs)
+    return sent
+
+
+def test_one_invoice_per_company_in_flight_the_oldest_first(tenant, django_capture_on_commit_callbacks):
+    invoices = _backlog(tenant, 501, 4, start=DAY)
+    Invoice.objects.filter(id=invoices[0].id).update(sort_at=DAY + timedelta(days=9))  # now the newest
+    assert _dispatch(django_capture_on_commit_callbacks) == [invoices[1].id]
+    # Its message is in flight: nothing more for this company, however many passes run.
+    assert _dispatch(django_capture_on_commit_callbacks) == []
+    assert queueing.in_flight(now=timezone.now()) == 1
+
+
+def test_a_whale_backlog_does_not_delay_the_small_tenants(django_capture_on_commit_callbacks, settings):
+    settings.INVOICE_DISPATCH_MAX_IN_FLIGHT = 4
+    whale = TenantFactory()
+    _backlog(whale, 900, 60)
+    small = {company: _backlog(TenantFactory(), company, 2) for company in range(1, 11)}
+    served: set[int] = set()
+    for _ in range(12):
+        sent = _dispatch(django_capture_on_commit_callbacks)
+        assert len(sent) <= 4  # the bound on messages in flight holds whatever the backlog
+        rows = Invoice.objects.filter(id__in=sent)
+        served |= {row.company_id for row in rows}
+        assert list(rows.filter(company_id=900).values_list("id", flat=True)).__len__() <= 1
+        rows.update(state=S.ISSUED, queued_at=None)  # the workers finish them
+    assert set(small) <= served  # every small company got its first invoice while the whale waited its turn
+    assert Invoice.objects.filter(company_id=900, state=S.ISSUED).count() <= 12  # one at a time
+
+
+def test_messages_in_flight_never_exceed_the_bound(django_capture_on_commit_callbacks, settings):
+    settings.INVOICE_DISPATCH_MAX_IN_FLIGHT = 3
+    for company in range(20, 30):
+        _backlog(TenantFactory(), company, 1)
+    assert len(_dispatch(django_capture_on_commit_callbacks)) == 3
+    assert _dispatch(django_capture_on_commit_callbacks) == []  # still three in flight
+
+
+def test_a_company_out_of_quota_waits_in_the_database_and_others_go_on(
+    tenant, other_tenant, django_capture_on_commit_callbacks
+):
+    blocked = _backlog(tenant, 701, 2)
+    free = _backlog(other_tenant, 702, 1)
+    quota_block(701, 300)
+    assert _dispatch(django_capture_on_commit_callbacks) == [free[0].id]
+    head = Invoice.objects.get(id=blocked[0].id)
+    assert head.waiting_for_quota and head.queued_at is None and head.attempts == 0
+    assert head.next_attempt_at >= timezone.now() + timedelta(seconds=290)
+    # Until then, later passes skip it without asking the quota again.
+    assert _dispatch(django_capture_on_commit_callbacks) == []
+
+
+def test_a_lost_message_is_released_but_a_waiting_invoice_is_not(tenant, other_tenant, settings):
+    lost, waiting = _backlog(tenant, 801, 1)[0], _backlog(other_tenant, 802, 1)[0]
+    long_ago = timezone.now() - timedelta(seconds=settings.INVOICE_QUEUED_LEASE_SECONDS + 5)
+    Invoice.objects.filter(id=lost.id).update(queued_at=long_ago)
+    Invoice.objects.filter(id=waiting.id).update(next_attempt_at=timezone.now() + timedelta(hours=5))
+    assert queueing.invoices_release_lost() == 1
+    lost.refresh_from_db()
+    waiting.refresh_from_db()
+    assert lost.queued_at is None and waiting.next_attempt_at > timezone.now()
+
+
+def test_a_sync_never_queues_the_same_invoice_twice(tenant, django_capture_on_commit_callbacks):
+    connected_seller(tenant)
+    make_order(tenant, username="twice")
+    assert queueing.invoices_queue_eligible(tenant=tenant) == 1
+    sent = _dispatch(django_capture_on_commit_callbacks)
+    assert len(sent) == 1
+    assert queueing.invoices_queue_eligible(tenant=tenant) == 1  # still waiting for its worker
+    assert _dispatch(django_capture_on_commit_callbacks) == []  # its message is already in flight
+    assert Invoice.objects.get(id=sent[0]).queued_at is not None
+
+
+def test_a_backlog_is_invoiced_in_date_order_so_numbers_follow_dates(tenant, fake, django_capture_on_commit_callbacks):
+    connected_seller(tenant)
+    paid_days = [5, 1, 4, 2, 3]
+    for day in paid_days:
+        make_order(tenant, username=f"dated-{day}", paid_at=datetime(2026, 3, day, 9, tzinfo=UTC))
+    queueing.invoices_queue_eligible(tenant=tenant)
+    with django_capture_on_commit_callbacks(execute=True):
+        dispatch_invoices()  # eager: each invoice runs, and its chain sends the company's next one
+    issued = Invoice.objects.filter(tenant=tenant, state=S.ISSUED).order_by("issued_at")
+    assert [i.invoice_date.day for i in issued] == sorted(paid_days)
+    numbers = [int(i.number) for i in issued]
+    assert numbers == sorted(numbers) and len(fake.documents) == 5
+
+
+def test_the_safety_net_task_releases_lost_work_and_dispatches_it(
+    tenant, fake, settings, django_capture_on_commit_callbacks
+):
+    connected_seller(tenant)
+    make_order(tenant, username="lost-message")
+    queueing.invoices_queue_eligible(tenant=tenant)
+    Invoice.objects.update(queued_at=timezone.now() - timedelta(seconds=settings.INVOICE_QUEUED_LEASE_SECONDS + 1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert requeue_stuck_invoices() == 1
+    assert Invoice.objects.get().state == S.ISSUED and len(fake.documents) == 1
