@@ -284,12 +284,29 @@ if SANDBOX:
     BRICKLINK_API_URL = env.str("BRICKLINK_API_URL", default=f"{_sandbox_base}/bricklink").rstrip("/")
     BRICKOWL_API_URL = env.str("BRICKOWL_API_URL", default=f"{_sandbox_base}/brickowl").rstrip("/")
 
+# Every record of every process is redacted (brickinvoice/logging.py): configure() installs a
+# redacting record factory, and each handler below carries the filter as well. runserver's access
+# log (django.server) is redefined here so that its handler has the filter too.
+LOGGING_CONFIG = "brickinvoice.logging.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "brickinvoice.logging.RedactSecretsFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "filters": ["redact"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }
