@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from brickinvoice.crypto import check_keys as check_fernet_keys
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -45,6 +47,7 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or (
 )
 if not FIELD_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set when DEBUG is off (see README, Configuration).")
+check_fernet_keys(FIELD_ENCRYPTION_KEYS)  # every process: web, worker, beat, commands
 
 SANDBOX = env.bool("SANDBOX", default=False)
 if SANDBOX and not DEBUG:

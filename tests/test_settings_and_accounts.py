@@ -145,3 +145,13 @@ def test_admin_pages_render_for_staff(client, tenant, owner):
         response = client.get(url)
         assert response.status_code == 200, url
         assert b"bo-test-key" not in response.content
+
+
+@pytest.mark.parametrize("keys", ["not-a-fernet-key", "ZGV2LW9ubHktZmllbGQta2V5LW5vdC1hLXNlY3JldCE=,short-but-secret"])
+def test_malformed_encryption_key_stops_start_up_naming_its_position_only(keys):
+    result = _manage("check", env={**PROD_ENV, "FIELD_ENCRYPTION_KEYS": keys})
+    assert result.returncode != 0
+    count = len(keys.split(","))
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert f"FIELD_ENCRYPTION_KEYS: key {count} of {count} is not a Fernet key" in last_line
+    assert keys.split(",")[-1] not in result.stderr
