@@ -148,6 +148,24 @@ ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupExtraForm"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 LOGIN_REDIRECT_URL = "/home/"
 LOGIN_URL = "account_login"
+# Rate limits key on the client's IP. Behind our TLS proxy every request comes from the proxy, so
+# allauth must read the client from X-Forwarded-For: TRUSTED_PROXY_COUNT is how many proxies we run
+# in front of the app (the header's last N entries are theirs). With 0, the default, the header is
+# ignored: anyone can write it. TRUSTED_CLIENT_IP_HEADER names a header the proxy sets instead.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env.str("TRUSTED_CLIENT_IP_HEADER", default="") or None
+# allauth's defaults, written out so that a change of allauth's defaults is a visible change here.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/300s/key",
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "confirm_email": "1/180s/key",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+    "reauthenticate": "10/m/user",
+}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "BrickInvoice"
 
