@@ -15,9 +15,10 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-# Cancelled orders are never invoiceable, whatever the seller picks.
-INVOICEABLE_STATUS_CHOICES = [c for c in OrderStatus.choices if c[0] != OrderStatus.CANCELLED]
+# Only orders the buyer has paid may become invoices: an invoice is a tax document, and pending,
+# awaiting-payment or on-hold orders may never be paid. Cancelled orders are never invoiceable.
 DEFAULT_INVOICEABLE_STATUSES = [OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED]
+INVOICEABLE_STATUS_CHOICES = [c for c in OrderStatus.choices if c[0] in DEFAULT_INVOICEABLE_STATUSES]
 
 
 class MarginRule(models.TextChoices):

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 from django_countries.fields import LazyTypedChoiceField
 
@@ -21,7 +22,7 @@ class SellerSettingsForm(forms.ModelForm):
         choices=INVOICEABLE_STATUS_CHOICES,
         widget=forms.CheckboxSelectMultiple,
         label="Invoice orders in these statuses",
-        help_text="Cancelled orders are never invoiced.",
+        help_text=_("Only orders the buyer has paid can be invoiced; cancelled orders never are."),
     )
 
     class Meta:

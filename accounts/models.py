@@ -3,9 +3,11 @@
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from .choices import (
@@ -85,6 +87,15 @@ def _default_statuses():
     return [str(s) for s in DEFAULT_INVOICEABLE_STATUSES]
 
 
+def validate_invoiceable_statuses(value):
+    """Only paid-like statuses (accounts.choices) may be invoiced, whoever edits the settings."""
+    allowed = {str(s) for s in DEFAULT_INVOICEABLE_STATUSES}
+    if not isinstance(value, list) or any(status not in allowed for status in value):
+        raise ValidationError(
+            _("Only paid, shipped and completed orders can be invoiced."), code="invalid_invoiceable_status"
+        )
+
+
 class SellerSettings(models.Model):
     """How the seller wants orders turned into invoices."""
 
@@ -93,7 +104,7 @@ class SellerSettings(models.Model):
     country = CountryField(default="IT")
     vat_registered = models.BooleanField("VAT-registered", default=True)
     margin_rule = models.CharField(max_length=10, choices=MarginRule.choices, default=MarginRule.OFF)
-    invoiceable_statuses = models.JSONField(default=_default_statuses)
+    invoiceable_statuses = models.JSONField(default=_default_statuses, validators=[validate_invoiceable_statuses])
     cutoff_date = models.DateField(null=True, blank=True, help_text="Orders placed before this date are ignored.")
     invoice_date_policy = models.CharField(
         max_length=20, choices=InvoiceDatePolicy.choices, default=InvoiceDatePolicy.PAYMENT_DATE

@@ -155,3 +155,48 @@ def test_malformed_encryption_key_stops_start_up_naming_its_position_only(keys):
     last_line = result.stderr.strip().splitlines()[-1]
     assert f"FIELD_ENCRYPTION_KEYS: key {count} of {count} is not a Fernet key" in last_line
     assert keys.split(",")[-1] not in result.stderr
+
+
+def _settings_post(statuses):
+    return {
+        "business_name": "x",
+        "country": "IT",
+        "margin_rule": "off",
+        "invoiceable_statuses": statuses,
+        "invoice_date_policy": "order_date",
+        "sync_schedule": "off",
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", ["pending", "awaiting_payment", "on_hold"])
+def test_unpaid_statuses_cannot_be_chosen_as_invoiceable(owner_client, tenant, status):
+    response = owner_client.post(reverse("accounts:settings"), _settings_post(["paid", status]))
+    assert response.status_code == 200
+    assert status not in SellerSettings.objects.get(tenant=tenant).invoiceable_statuses
+    assert f'value="{status}"' not in owner_client.get(reverse("accounts:settings")).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_model_refuses_unpaid_invoiceable_statuses(tenant):
+    from django.core.exceptions import ValidationError
+
+    seller_settings = SellerSettings.objects.get(tenant=tenant)
+    seller_settings.invoiceable_statuses = ["paid", "awaiting_payment"]
+    with pytest.raises(ValidationError) as refused:
+        seller_settings.full_clean()
+    assert "invoiceable_statuses" in refused.value.message_dict
+
+
+@pytest.mark.django_db
+def test_migration_keeps_only_paid_like_statuses(tenant, other_tenant):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("accounts.migrations.0004_invoiceable_statuses_paid_like")
+    SellerSettings.objects.filter(tenant=tenant).update(invoiceable_statuses=["pending", "paid", "on_hold"])
+    SellerSettings.objects.filter(tenant=other_tenant).update(invoiceable_statuses=["awaiting_payment"])
+    migration.keep_only_paid_like(apps, None)
+    assert SellerSettings.objects.get(tenant=tenant).invoiceable_statuses == ["paid"]
+    assert SellerSettings.objects.get(tenant=other_tenant).invoiceable_statuses == ["paid", "shipped", "completed"]
