@@ -200,3 +200,34 @@ def test_migration_keeps_only_paid_like_statuses(tenant, other_tenant):
     migration.keep_only_paid_like(apps, None)
     assert SellerSettings.objects.get(tenant=tenant).invoiceable_statuses == ["paid"]
     assert SellerSettings.objects.get(tenant=other_tenant).invoiceable_statuses == ["paid", "shipped", "completed"]
+
+
+@pytest.fixture
+def owner_also_member_elsewhere(tenant, other_tenant):
+    """Member of another seller first, then owner of their own business (the case that went wrong)."""
+    from tests.factories import MembershipFactory, UserFactory
+
+    user = UserFactory(email="both@example.com")
+    MembershipFactory(tenant=other_tenant, user=user, role=Role.MEMBER)
+    MembershipFactory(tenant=tenant, user=user, role=Role.OWNER)
+    return user
+
+
+@pytest.mark.django_db
+def test_after_login_a_user_lands_in_the_tenant_they_own(client, owner_also_member_elsewhere, tenant):
+    from tests.factories import PASSWORD
+
+    client.post(reverse("account_login"), {"login": "both@example.com", "password": PASSWORD})
+    response = client.get(reverse("accounts:settings"))
+    assert response.status_code == 200 and response.context["tenant"] == tenant
+
+
+@pytest.mark.django_db
+def test_the_tenant_chosen_in_the_session_wins(client, owner_also_member_elsewhere, other_tenant):
+    from accounts.middleware import SESSION_KEY
+
+    client.force_login(owner_also_member_elsewhere)
+    session = client.session
+    session[SESSION_KEY] = str(other_tenant.public_id)
+    session.save()
+    assert client.get("/home/").context["tenant"] == other_tenant
