@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "django_celery_beat",
     "django_htmx",
+    "csp",
     "django_countries",
     "brickinvoice",
     "accounts",
@@ -81,6 +82,7 @@ if SANDBOX:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -304,6 +306,30 @@ if SANDBOX:
     FATTURE_INVOICE_VIEW_URL = env.str("FATTURE_INVOICE_VIEW_URL", default=f"{_sandbox_base}/fatture/view/{{id}}")
     BRICKLINK_API_URL = env.str("BRICKLINK_API_URL", default=f"{_sandbox_base}/bricklink").rstrip("/")
     BRICKOWL_API_URL = env.str("BRICKOWL_API_URL", default=f"{_sandbox_base}/brickowl").rstrip("/")
+
+# Content-Security-Policy (django-csp): nothing inline, nothing from another origin. Scripts and
+# styles are static files (htmx's indicator CSS is in app.css, see base.html's htmx-config); the
+# only outside origin is Fatture's authorize page, because the connect form's POST answers with a
+# redirect there and Chromium applies form-action to redirects after a form submission.
+def _origin(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}" if rest else ""
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'", _origin(FATTURE_AUTHORIZE_URL)],
+    }
+}
 
 # Every record of every process is redacted (brickinvoice/logging.py): configure() installs a
 # redacting record factory, and each handler below carries the filter as well. runserver's access
