@@ -1,6 +1,7 @@
 """Vocabularies shared by seller settings and the layers above (marketplaces, invoicing)."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class OrderStatus(models.TextChoices):
@@ -42,3 +43,13 @@ class SyncSchedule(models.TextChoices):
 class Role(models.TextChoices):
     OWNER = "owner", "Owner"
     MEMBER = "member", "Member"
+
+
+class NotificationKind(models.TextChoices):
+    """The e-mails BrickInvoice sends to a seller's owners (accounts.notifications); each can be turned off."""
+
+    DAILY_DIGEST = "daily_digest", _("Daily summary of orders that need your action")
+    FATTURE_RECONNECT = "fatture_reconnect", _("Fatture in Cloud needs to be connected again")
+    STORE_CREDENTIALS_REFUSED = "store_credentials_refused", _("A store refused its API keys")
+    PREREGISTRATION_APPROVED = "preregistration_approved", _("Your Fatture in Cloud e-mail was approved")
+    EINVOICE_DISCARDED = "einvoice_discarded", _("An e-invoice was discarded by the SdI")

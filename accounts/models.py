@@ -14,6 +14,7 @@ from .choices import (
     DEFAULT_INVOICEABLE_STATUSES,
     InvoiceDatePolicy,
     MarginRule,
+    NotificationKind,
     Role,
     SyncSchedule,
 )
@@ -160,3 +161,33 @@ class PreRegistration(models.Model):
         # Normalised here as well as in the services, so admin-typed e-mails compare the same way.
         self.email = (self.email or "").strip().lower()
         super().save(*args, **kwargs)
+
+
+class NotificationPreference(models.Model):
+    """A user's choice for one kind of e-mail. No row means the e-mail is on (the default)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notification_preferences")
+    kind = models.CharField(_("e-mail"), max_length=40, choices=NotificationKind.choices)
+    enabled = models.BooleanField(_("send it"), default=True)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="uniq_notification_preference")]
+
+    def __str__(self):
+        return f"{self.user}: {self.kind} {'on' if self.enabled else 'off'}"
+
+
+class NotificationThrottle(models.Model):
+    """When a tenant's owners were last e-mailed about one kind of problem: at most once a day,
+    until the problem is resolved (accounts.notifications.notification_resolved clears it)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="notification_throttles")
+    kind = models.CharField(max_length=40, choices=NotificationKind.choices)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "kind"], name="uniq_notification_throttle")]
+
+    def __str__(self):
+        return f"{self.tenant}: {self.kind} last sent {self.last_sent_at}"

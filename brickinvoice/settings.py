@@ -175,7 +175,10 @@ _email_backend = "console" if DEBUG else "smtp"
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=f"django.core.mail.backends.{_email_backend}.EmailBackend")
 if not DEBUG or env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="BrickInvoice <no-reply@localhost>")
+# The product's name in e-mails (sender, subject prefix, greeting) and pages, instead of a host name.
+SITE_NAME = env.str("SITE_NAME", default="BrickInvoice")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <no-reply@localhost>")
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 LANGUAGE_CODE = "en"
