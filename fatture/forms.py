@@ -2,11 +2,12 @@
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from invoicing.accounting import Slot, packages
 
 NOT_MAPPED = ""
-MISSING_SLOTS_ERROR = "The form arrived without the product choices; nothing was changed. Reload and save again."
+MISSING_SLOTS_ERROR = _("The form arrived without the product choices; nothing was changed. Reload and save again.")
 
 
 class BackendForm(forms.Form):
