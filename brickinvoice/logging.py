@@ -19,6 +19,8 @@ and runserver each install handlers of their own:
 import logging
 import logging.config
 import re
+from collections.abc import Callable
+from typing import Any
 
 REDACTED = "[redacted]"
 
@@ -109,21 +111,21 @@ class RedactSecretsFilter(logging.Filter):
         return True
 
 
-def _is_redacting(factory) -> bool:
-    return getattr(factory, "redacts_secrets", False)
+class _RedactingRecordFactory:
+    """Wraps the log-record factory in force: every record is redacted as it is made."""
+
+    def __init__(self, wrapped: Callable[..., logging.LogRecord]) -> None:
+        self.wrapped = wrapped
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        return redact_record(self.wrapped(*args, **kwargs))
 
 
 def install_record_factory() -> None:
     """Redact every record at creation, in this process, whatever logs it (idempotent)."""
-    previous = logging.getLogRecordFactory()
-    if _is_redacting(previous):
-        return
-
-    def factory(*args, **kwargs):
-        return redact_record(previous(*args, **kwargs))
-
-    factory.redacts_secrets = True
-    logging.setLogRecordFactory(factory)
+    current = logging.getLogRecordFactory()
+    if not isinstance(current, _RedactingRecordFactory):
+        logging.setLogRecordFactory(_RedactingRecordFactory(current))
 
 
 def add_filter_to_handlers(logger: logging.Logger) -> None:

@@ -310,6 +310,7 @@ if SANDBOX:
     BRICKLINK_API_URL = env.str("BRICKLINK_API_URL", default=f"{_sandbox_base}/bricklink").rstrip("/")
     BRICKOWL_API_URL = env.str("BRICKOWL_API_URL", default=f"{_sandbox_base}/brickowl").rstrip("/")
 
+
 # Content-Security-Policy (django-csp): nothing inline, nothing from another origin. Scripts and
 # styles are static files (htmx's indicator CSS is in app.css, see base.html's htmx-config); the
 # only outside origin is Fatture's authorize page, because the connect form's POST answers with a
