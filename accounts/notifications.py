@@ -118,14 +118,13 @@ def _start_of_today() -> datetime:
     return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _claim(*, tenant: Tenant, kind: str) -> datetime | None | bool:
+def _claim(*, tenant: Tenant, kind: str) -> tuple[bool, datetime | None]:
     """Take today's send for (tenant, kind) with a conditional update, so two workers noticing the
-    same problem send one e-mail. Returns the previous send time (None if never) or False if taken."""
+    same problem send one e-mail. Returns whether it was taken and the previous send time."""
     row, _ = NotificationThrottle.objects.get_or_create(tenant=tenant, kind=kind)
-    previous = row.last_sent_at
     due = Q(last_sent_at__isnull=True) | Q(last_sent_at__lt=_start_of_today())
     claimed = NotificationThrottle.objects.filter(Q(pk=row.pk) & due).update(last_sent_at=timezone.now())
-    return previous if claimed else False
+    return claimed == 1, row.last_sent_at
 
 
 def _release(*, tenant: Tenant, kind: str, previous: datetime | None) -> None:
@@ -199,15 +198,15 @@ def notify_tenant_owners(*, tenant: Tenant, kind: str, context: dict | None = No
     recipients = owners_to_notify(tenant=tenant, kind=kind)
     if not recipients:
         return 0
-    previous = None
-    if kind not in UNTHROTTLED:
-        previous = _claim(tenant=tenant, kind=kind)
-        if previous is False:
+    throttled = kind not in UNTHROTTLED
+    if throttled:
+        claimed, previous = _claim(tenant=tenant, kind=kind)
+        if not claimed:
             return 0
     try:
         return _send([render_notification(kind=kind, user=u, context=context or {}, tenant=tenant) for u in recipients])
     except Exception:
-        if kind not in UNTHROTTLED:
+        if throttled:
             _release(tenant=tenant, kind=kind, previous=previous)
         raise
 
