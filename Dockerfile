@@ -8,4 +8,5 @@ RUN pip install --no-cache-dir -c requirements/constraints.txt . \
  && DEBUG=true python manage.py collectstatic --noinput
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "brickinvoice.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Bind, workers and the redacting access log: brickinvoice/gunicorn_conf.py.
+CMD ["gunicorn", "-c", "brickinvoice/gunicorn_conf.py", "brickinvoice.wsgi:application"]

@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils import timezone
 
 from .models import Membership, PreRegistration, SellerSettings, Tenant, User
-from .services import preregistration_decide
+from .services import preregistration_decide, preregistration_queue_approved_email
 
 
 @admin.register(User)
@@ -67,9 +67,12 @@ class PreRegistrationAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         # Editing the status by hand records who decided, like the bulk actions do.
-        if "status" in form.changed_data and obj.status != PreRegistration.Status.REQUESTED:
+        decided = "status" in form.changed_data and obj.status != PreRegistration.Status.REQUESTED
+        if decided:
             obj.decided_by, obj.decided_at = request.user, timezone.now()
         super().save_model(request, obj, form, change)
+        if decided and obj.status == PreRegistration.Status.APPROVED:
+            preregistration_queue_approved_email(preregistration_id=obj.id)
 
     @admin.action(description="Approve selected e-mails")
     def approve(self, request, queryset):

@@ -1,6 +1,7 @@
 """Vocabularies shared by seller settings and the layers above (marketplaces, invoicing)."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class OrderStatus(models.TextChoices):
@@ -15,9 +16,10 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-# Cancelled orders are never invoiceable, whatever the seller picks.
-INVOICEABLE_STATUS_CHOICES = [c for c in OrderStatus.choices if c[0] != OrderStatus.CANCELLED]
+# Only orders the buyer has paid may become invoices: an invoice is a tax document, and pending,
+# awaiting-payment or on-hold orders may never be paid. Cancelled orders are never invoiceable.
 DEFAULT_INVOICEABLE_STATUSES = [OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED]
+INVOICEABLE_STATUS_CHOICES = [c for c in OrderStatus.choices if c[0] in DEFAULT_INVOICEABLE_STATUSES]
 
 
 class MarginRule(models.TextChoices):
@@ -41,3 +43,13 @@ class SyncSchedule(models.TextChoices):
 class Role(models.TextChoices):
     OWNER = "owner", "Owner"
     MEMBER = "member", "Member"
+
+
+class NotificationKind(models.TextChoices):
+    """The e-mails BrickInvoice sends to a seller's owners (accounts.notifications); each can be turned off."""
+
+    DAILY_DIGEST = "daily_digest", _("Daily summary of orders that need your action")
+    FATTURE_RECONNECT = "fatture_reconnect", _("Fatture in Cloud needs to be connected again")
+    STORE_CREDENTIALS_REFUSED = "store_credentials_refused", _("A store refused its API keys")
+    PREREGISTRATION_APPROVED = "preregistration_approved", _("Your Fatture in Cloud e-mail was approved")
+    EINVOICE_DISCARDED = "einvoice_discarded", _("An e-invoice was discarded by the SdI")

@@ -1,9 +1,11 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 from django_countries.fields import LazyTypedChoiceField
 
-from .choices import INVOICEABLE_STATUS_CHOICES
+from .choices import INVOICEABLE_STATUS_CHOICES, NotificationKind
 from .models import SellerSettings
+from .notifications import preferences_for, preferences_save
 
 
 class SignupExtraForm(forms.Form):
@@ -21,7 +23,7 @@ class SellerSettingsForm(forms.ModelForm):
         choices=INVOICEABLE_STATUS_CHOICES,
         widget=forms.CheckboxSelectMultiple,
         label="Invoice orders in these statuses",
-        help_text="Cancelled orders are never invoiced.",
+        help_text=_("Only orders the buyer has paid can be invoiced; cancelled orders never are."),
     )
 
     class Meta:
@@ -38,3 +40,17 @@ class SellerSettingsForm(forms.ModelForm):
         ]
         widgets = {"cutoff_date": forms.DateInput(attrs={"type": "date"})}
         labels = {"margin_rule": "Margin scheme (second-hand goods)"}
+
+
+class NotificationPreferencesForm(forms.Form):
+    """One checkbox per kind of e-mail; an unticked box turns that e-mail off for this user."""
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        current = preferences_for(user)
+        for kind in NotificationKind:
+            self.fields[kind.value] = forms.BooleanField(label=kind.label, required=False, initial=current[kind.value])
+
+    def save(self) -> None:
+        preferences_save(user=self.user, enabled={kind: self.cleaned_data[kind] for kind in NotificationKind.values})

@@ -1,10 +1,13 @@
 """Sets ``request.tenant`` and ``request.membership`` for a logged-in user.
 
-A user normally has one tenant; with several, the session remembers the chosen one.
+A user normally has one tenant; with several, the session remembers the chosen one, and without a
+choice the user lands in a tenant they own (the oldest), else the oldest membership.
 """
 
+from django.db.models import Case, IntegerField, Value, When
 from django.utils.functional import SimpleLazyObject
 
+from .choices import Role
 from .models import Membership
 
 SESSION_KEY = "tenant_public_id"
@@ -19,7 +22,9 @@ def _membership(request):
         membership = memberships.filter(tenant__public_id=chosen).first()
         if membership:
             return membership
-    return memberships.order_by("role", "created_at").first()  # "member" sorts after "owner"
+    # Owned first, explicitly: ordering on the role's text would put "member" before "owner".
+    owned_first = Case(When(role=Role.OWNER, then=Value(0)), default=Value(1), output_field=IntegerField())
+    return memberships.order_by(owned_first, "created_at", "id").first()
 
 
 class TenantMiddleware:

@@ -3,15 +3,18 @@
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from .choices import (
     DEFAULT_INVOICEABLE_STATUSES,
     InvoiceDatePolicy,
     MarginRule,
+    NotificationKind,
     Role,
     SyncSchedule,
 )
@@ -85,6 +88,15 @@ def _default_statuses():
     return [str(s) for s in DEFAULT_INVOICEABLE_STATUSES]
 
 
+def validate_invoiceable_statuses(value):
+    """Only paid-like statuses (accounts.choices) may be invoiced, whoever edits the settings."""
+    allowed = {str(s) for s in DEFAULT_INVOICEABLE_STATUSES}
+    if not isinstance(value, list) or any(status not in allowed for status in value):
+        raise ValidationError(
+            _("Only paid, shipped and completed orders can be invoiced."), code="invalid_invoiceable_status"
+        )
+
+
 class SellerSettings(models.Model):
     """How the seller wants orders turned into invoices."""
 
@@ -93,7 +105,7 @@ class SellerSettings(models.Model):
     country = CountryField(default="IT")
     vat_registered = models.BooleanField("VAT-registered", default=True)
     margin_rule = models.CharField(max_length=10, choices=MarginRule.choices, default=MarginRule.OFF)
-    invoiceable_statuses = models.JSONField(default=_default_statuses)
+    invoiceable_statuses = models.JSONField(default=_default_statuses, validators=[validate_invoiceable_statuses])
     cutoff_date = models.DateField(null=True, blank=True, help_text="Orders placed before this date are ignored.")
     invoice_date_policy = models.CharField(
         max_length=20, choices=InvoiceDatePolicy.choices, default=InvoiceDatePolicy.PAYMENT_DATE
@@ -151,3 +163,33 @@ class PreRegistration(models.Model):
         # Normalised here as well as in the services, so admin-typed e-mails compare the same way.
         self.email = (self.email or "").strip().lower()
         super().save(*args, **kwargs)
+
+
+class NotificationPreference(models.Model):
+    """A user's choice for one kind of e-mail. No row means the e-mail is on (the default)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notification_preferences")
+    kind = models.CharField(_("e-mail"), max_length=40, choices=NotificationKind.choices)
+    enabled = models.BooleanField(_("send it"), default=True)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="uniq_notification_preference")]
+
+    def __str__(self):
+        return f"{self.user}: {self.kind} {'on' if self.enabled else 'off'}"
+
+
+class NotificationThrottle(models.Model):
+    """When a tenant's owners were last e-mailed about one kind of problem: at most once a day,
+    until the problem is resolved (accounts.notifications.notification_resolved clears it)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="notification_throttles")
+    kind = models.CharField(max_length=40, choices=NotificationKind.choices)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "kind"], name="uniq_notification_throttle")]
+
+    def __str__(self):
+        return f"{self.tenant}: {self.kind} last sent {self.last_sent_at}"

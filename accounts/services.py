@@ -4,8 +4,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .choices import Role
+from .choices import NotificationKind, Role
 from .models import Membership, PreRegistration, SellerSettings, Tenant, User
+from .notifications import notify_user
 from .signals import seller_settings_changed
 
 
@@ -66,7 +67,51 @@ def preregistrations_for(*, tenant: Tenant, emails: list[str]) -> list[PreRegist
 
 
 def preregistration_decide(*, queryset, status: str, by: User) -> int:
-    """Approve or reject the given requests (admin actions); returns how many were changed."""
+    """Approve or reject the given requests (admin actions); returns how many were changed.
+    Each newly approved requester is e-mailed after commit."""
     if status not in (PreRegistration.Status.APPROVED, PreRegistration.Status.REJECTED):
         raise ValueError(f"Not a decision: {status}")
-    return queryset.exclude(status=status).update(status=status, decided_by=by, decided_at=timezone.now())
+    ids = list(queryset.exclude(status=status).values_list("id", flat=True))
+    changed = (
+        PreRegistration.objects.filter(id__in=ids)
+        .exclude(status=status)
+        .update(status=status, decided_by=by, decided_at=timezone.now())
+    )
+    if status == PreRegistration.Status.APPROVED:
+        for preregistration_id in ids:
+            preregistration_queue_approved_email(preregistration_id=preregistration_id)
+    return changed
+
+
+def preregistration_queue_approved_email(*, preregistration_id: int) -> None:
+    """E-mail the requester once the approval is committed (accounts.tasks)."""
+    from .tasks import send_preregistration_approved  # the task module imports this one
+
+    send_preregistration_approved.delay_on_commit(preregistration_id)
+
+
+def _approved_recipient(preregistration: PreRegistration) -> User | None:
+    """Who asked; for an e-mail an admin added, the user who signs in with it (if any)."""
+    requester = preregistration.requested_by
+    if requester is not None and requester.is_active:
+        return requester
+    return User.objects.filter(email__iexact=preregistration.email, is_active=True).first()
+
+
+def preregistration_notify_approved(*, preregistration_id: int) -> bool:
+    """Tell the requester that they can connect Fatture in Cloud; False if there is nobody to tell
+    or the request is no longer approved when the task runs."""
+    preregistration = (
+        PreRegistration.objects.select_related("requested_by", "tenant")
+        .filter(id=preregistration_id, status=PreRegistration.Status.APPROVED)
+        .first()
+    )
+    recipient = _approved_recipient(preregistration) if preregistration else None
+    if recipient is None:
+        return False
+    return notify_user(
+        user=recipient,
+        kind=NotificationKind.PREREGISTRATION_APPROVED,
+        context={"email": preregistration.email},
+        tenant=preregistration.tenant,
+    )

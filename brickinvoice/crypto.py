@@ -18,12 +18,29 @@ class DecryptionError(Exception):
     """A stored secret that none of the configured keys can decrypt."""
 
 
+def _is_fernet_key(key: str) -> bool:
+    try:
+        Fernet(key.strip().encode())
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def check_keys(keys: list[str] | tuple[str, ...]) -> None:
+    """Refuse a malformed key list at start-up (settings call this in every process) rather than at
+    the first encrypted read. The error names the key by position only: it is never printed."""
+    for position, key in enumerate(keys, start=1):
+        if not _is_fernet_key(key):
+            raise ImproperlyConfigured(
+                f"FIELD_ENCRYPTION_KEYS: key {position} of {len(keys)} is not a Fernet key "
+                "(32 url-safe base64-encoded bytes; see README, Configuration)."
+            )
+
+
 @lru_cache(maxsize=8)
 def _fernet(keys: tuple[str, ...]) -> MultiFernet:
-    try:
-        return MultiFernet([Fernet(k.strip().encode()) for k in keys])
-    except ValueError as exc:
-        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS holds a value that is not a Fernet key.") from exc
+    check_keys(keys)
+    return MultiFernet([Fernet(k.strip().encode()) for k in keys])
 
 
 def get_fernet() -> MultiFernet:

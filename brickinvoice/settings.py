@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from brickinvoice.crypto import check_keys as check_fernet_keys
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -45,6 +47,7 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or (
 )
 if not FIELD_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set when DEBUG is off (see README, Configuration).")
+check_fernet_keys(FIELD_ENCRYPTION_KEYS)  # every process: web, worker, beat, commands
 
 SANDBOX = env.bool("SANDBOX", default=False)
 if SANDBOX and not DEBUG:
@@ -64,6 +67,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "django_celery_beat",
     "django_htmx",
+    "csp",
     "django_countries",
     "brickinvoice",
     "accounts",
@@ -78,6 +82,7 @@ if SANDBOX:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -145,6 +150,24 @@ ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupExtraForm"
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 LOGIN_REDIRECT_URL = "/home/"
 LOGIN_URL = "account_login"
+# Rate limits key on the client's IP. Behind our TLS proxy every request comes from the proxy, so
+# allauth must read the client from X-Forwarded-For: TRUSTED_PROXY_COUNT is how many proxies we run
+# in front of the app (the header's last N entries are theirs). With 0, the default, the header is
+# ignored: anyone can write it. TRUSTED_CLIENT_IP_HEADER names a header the proxy sets instead.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env.str("TRUSTED_CLIENT_IP_HEADER", default="") or None
+# allauth's defaults, written out so that a change of allauth's defaults is a visible change here.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/300s/key",
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "confirm_email": "1/180s/key",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+    "reauthenticate": "10/m/user",
+}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "BrickInvoice"
 
@@ -152,7 +175,10 @@ _email_backend = "console" if DEBUG else "smtp"
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=f"django.core.mail.backends.{_email_backend}.EmailBackend")
 if not DEBUG or env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="BrickInvoice <no-reply@localhost>")
+# The product's name in e-mails (sender, subject prefix, greeting) and pages, instead of a host name.
+SITE_NAME = env.str("SITE_NAME", default="BrickInvoice")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <no-reply@localhost>")
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 LANGUAGE_CODE = "en"
@@ -297,12 +323,54 @@ if SANDBOX:
     BRICKLINK_API_URL = env.str("BRICKLINK_API_URL", default=f"{_sandbox_base}/bricklink").rstrip("/")
     BRICKOWL_API_URL = env.str("BRICKOWL_API_URL", default=f"{_sandbox_base}/brickowl").rstrip("/")
 
+
+# Content-Security-Policy (django-csp): nothing inline, nothing from another origin. Scripts and
+# styles are static files (htmx's indicator CSS is in app.css, see base.html's htmx-config); the
+# only outside origin is Fatture's authorize page, because the connect form's POST answers with a
+# redirect there and Chromium applies form-action to redirects after a form submission.
+def _origin(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}" if rest else ""
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'", _origin(FATTURE_AUTHORIZE_URL)],
+    }
+}
+
+# Every record of every process is redacted (brickinvoice/logging.py): configure() installs a
+# redacting record factory, and each handler below carries the filter as well. runserver's access
+# log (django.server) is redefined here so that its handler has the filter too.
+LOGGING_CONFIG = "brickinvoice.logging.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "brickinvoice.logging.RedactSecretsFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server", "filters": ["redact"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }

@@ -2,10 +2,12 @@
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from invoicing.accounting import Slot, packages
 
 NOT_MAPPED = ""
+MISSING_SLOTS_ERROR = _("The form arrived without the product choices; nothing was changed. Reload and save again.")
 
 
 class BackendForm(forms.Form):
@@ -59,6 +61,18 @@ class MappingForm(forms.Form):
                 initial=str(current.product_id) if current else NOT_MAPPED,
                 help_text="" if slot.value in required else "Optional with your margin-scheme setting.",
             )
+
+    def clean(self):
+        """A slot the POST does not carry keeps its product; only an explicit empty value clears it.
+        A POST with none of the slots (a truncated or forged request) is refused outright."""
+        cleaned = super().clean()
+        missing = [slot.value for slot in Slot if slot.value not in self.data]
+        if len(missing) == len(Slot):
+            for name in missing:
+                self.add_error(name, MISSING_SLOTS_ERROR)
+        for name in missing:
+            cleaned[name] = self.fields[name].initial
+        return cleaned
 
     def slot_choices(self) -> dict[str, int | None]:
         return {slot.value: int(v) if (v := self.cleaned_data.get(slot.value)) else None for slot in Slot}

@@ -2,7 +2,9 @@
 
 from django.contrib import messages
 from django.db.models import Count
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.access import get_for_tenant_or_404, tenant_queryset, tenant_required
@@ -62,7 +64,13 @@ def invoice_retry(request, public_id):
         messages.success(request, f"Order {invoice.order.marketplace_order_id} is queued again.")
     else:
         messages.info(request, "This invoice is not waiting for a retry.")
-    return redirect(request.POST.get("next") or "invoicing:dashboard")
+    # `next` comes from the form: only a path on this site, never another host or a view name.
+    target = request.POST.get("next", "")
+    if not target.startswith("/") or not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect("invoicing:dashboard")
+    return HttpResponseRedirect(target)
 
 
 @tenant_required

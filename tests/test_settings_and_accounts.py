@@ -145,3 +145,89 @@ def test_admin_pages_render_for_staff(client, tenant, owner):
         response = client.get(url)
         assert response.status_code == 200, url
         assert b"bo-test-key" not in response.content
+
+
+@pytest.mark.parametrize("keys", ["not-a-fernet-key", "ZGV2LW9ubHktZmllbGQta2V5LW5vdC1hLXNlY3JldCE=,short-but-secret"])
+def test_malformed_encryption_key_stops_start_up_naming_its_position_only(keys):
+    result = _manage("check", env={**PROD_ENV, "FIELD_ENCRYPTION_KEYS": keys})
+    assert result.returncode != 0
+    count = len(keys.split(","))
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert f"FIELD_ENCRYPTION_KEYS: key {count} of {count} is not a Fernet key" in last_line
+    assert keys.split(",")[-1] not in result.stderr
+
+
+def _settings_post(statuses):
+    return {
+        "business_name": "x",
+        "country": "IT",
+        "margin_rule": "off",
+        "invoiceable_statuses": statuses,
+        "invoice_date_policy": "order_date",
+        "sync_schedule": "off",
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", ["pending", "awaiting_payment", "on_hold"])
+def test_unpaid_statuses_cannot_be_chosen_as_invoiceable(owner_client, tenant, status):
+    response = owner_client.post(reverse("accounts:settings"), _settings_post(["paid", status]))
+    assert response.status_code == 200
+    assert status not in SellerSettings.objects.get(tenant=tenant).invoiceable_statuses
+    assert f'value="{status}"' not in owner_client.get(reverse("accounts:settings")).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_model_refuses_unpaid_invoiceable_statuses(tenant):
+    from django.core.exceptions import ValidationError
+
+    seller_settings = SellerSettings.objects.get(tenant=tenant)
+    seller_settings.invoiceable_statuses = ["paid", "awaiting_payment"]
+    with pytest.raises(ValidationError) as refused:
+        seller_settings.full_clean()
+    assert "invoiceable_statuses" in refused.value.message_dict
+
+
+@pytest.mark.django_db
+def test_migration_keeps_only_paid_like_statuses(tenant, other_tenant):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("accounts.migrations.0004_invoiceable_statuses_paid_like")
+    SellerSettings.objects.filter(tenant=tenant).update(invoiceable_statuses=["pending", "paid", "on_hold"])
+    SellerSettings.objects.filter(tenant=other_tenant).update(invoiceable_statuses=["awaiting_payment"])
+    migration.keep_only_paid_like(apps, None)
+    assert SellerSettings.objects.get(tenant=tenant).invoiceable_statuses == ["paid"]
+    assert SellerSettings.objects.get(tenant=other_tenant).invoiceable_statuses == ["paid", "shipped", "completed"]
+
+
+@pytest.fixture
+def owner_also_member_elsewhere(tenant, other_tenant):
+    """Member of another seller first, then owner of their own business (the case that went wrong)."""
+    from tests.factories import MembershipFactory, UserFactory
+
+    user = UserFactory(email="both@example.com")
+    MembershipFactory(tenant=other_tenant, user=user, role=Role.MEMBER)
+    MembershipFactory(tenant=tenant, user=user, role=Role.OWNER)
+    return user
+
+
+@pytest.mark.django_db
+def test_after_login_a_user_lands_in_the_tenant_they_own(client, owner_also_member_elsewhere, tenant):
+    from tests.factories import PASSWORD
+
+    client.post(reverse("account_login"), {"login": "both@example.com", "password": PASSWORD})
+    response = client.get(reverse("accounts:settings"))
+    assert response.status_code == 200 and response.context["tenant"] == tenant
+
+
+@pytest.mark.django_db
+def test_the_tenant_chosen_in_the_session_wins(client, owner_also_member_elsewhere, other_tenant):
+    from accounts.middleware import SESSION_KEY
+
+    client.force_login(owner_also_member_elsewhere)
+    session = client.session
+    session[SESSION_KEY] = str(other_tenant.public_id)
+    session.save()
+    assert client.get("/home/").context["tenant"] == other_tenant
