@@ -39,7 +39,7 @@ def periodic_tasks_to_next_sync_at(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_seller_next_sync_at'),
+        ('accounts', '0006_seller_next_sync_at'),
         ('invoicing', '0001_initial'),
         ('django_celery_beat', '0019_alter_periodictasks_options'),
         ('marketplaces', '0003_order_trigram_indexes'),

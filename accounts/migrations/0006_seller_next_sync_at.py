@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_seller_accounting_package'),
+        ('accounts', '0005_notifications'),
     ]
 
     operations = [
