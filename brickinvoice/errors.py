@@ -107,6 +107,16 @@ CATALOGUE: dict[str, ErrorText] = {
         "The marketplace answered with an error.",
         "Try again later. If it persists, contact support with the time of the error.",
     ),
+    "order_data_held": ErrorText(
+        "This order's data needs your decision before it is invoiced.",
+        "Open the order: check the problems listed and the amounts BrickInvoice computed, then choose to "
+        "invoice it as computed, not to invoice it, or to read it again from the marketplace.",
+    ),
+    "fatture_server_error": ErrorText(
+        "Fatture in Cloud had an internal error.",
+        "Nothing to do: the request is retried automatically. Before any retry we check that no "
+        "invoice was already created.",
+    ),
     "order_data_invalid": ErrorText(
         "This order's data from the marketplace is incomplete or malformed.",
         "Check the order on the marketplace; it is re-read at the next sync. The problem is named below.",

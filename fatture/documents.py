@@ -125,6 +125,7 @@ def invoice_payload(draft: InvoiceDraft) -> JSON:
             "currency": {"id": draft.currency},
             "language": {"code": "it", "name": "Italiano"},
             "visible_subject": draft.visible_subject,
+            **({"notes": draft.notes} if draft.notes else {}),
             # `subject` is internal and not printed (README §7.2): it carries our order marker.
             "subject": draft.marker,
             "use_gross_prices": True,

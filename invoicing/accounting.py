@@ -93,6 +93,7 @@ class InvoiceDraft:
     lines: tuple[DraftLine, ...]
     total: Decimal
     paid_date: dt.date
+    notes: str = ""  # printed on the document (stated choices, legal wording)
 
 
 @dataclass(frozen=True)

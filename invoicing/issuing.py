@@ -36,7 +36,8 @@ from marketplaces.models import Order
 
 from .accounting import AccountingBackend, Document, DraftLine, InvoiceDraft, backend_for_tenant
 from .customers import customer_data, customer_sync
-from .models import Invoice
+from .decisions import DATA_HELD, decision_for, order_problems, skip_as_decided
+from .models import Invoice, OrderDecision
 from .plan import InvoicePlan, PlanError, build_plan, ineligibility_reason
 from .queueing import CLAIM_LEASE
 from .rules import seller_rules_for
@@ -116,8 +117,17 @@ def _invoice_submit(invoice: Invoice) -> None:
         )
         sync_run_count(invoice)
         return
+    decision = decision_for(order)
+    if decision and decision.kind == OrderDecision.Kind.SKIP:
+        skip_as_decided(invoice_id=invoice.id, decision=decision)
+        sync_run_count(invoice)
+        return
+    as_computed = bool(decision and decision.kind == OrderDecision.Kind.INVOICE_AS_COMPUTED)
+    problems = order_problems(order)
+    if problems and not as_computed:
+        raise PlanError(DATA_HELD, " ".join(problems))
     backend = backend_for_tenant(invoice.tenant)  # raises fatture_auth_failed / no_company_selected
-    plan = build_plan(order, list(order.items.all()), rules, backend.slot_products())
+    plan = build_plan(order, list(order.items.all()), rules, backend.slot_products(), computed_total=as_computed)
     marker = f"BrickInvoice order {order.public_id}"
     client_id = customer_sync(backend=backend, tenant=invoice.tenant, order=order)
 
@@ -251,6 +261,7 @@ def invoice_draft(*, plan: InvoicePlan, order: Order, client_id: int, marker: st
         marker=marker,
         total=plan.total,
         paid_date=timezone.localtime(paid).date() if timezone.is_aware(paid) else paid.date(),
+        notes="\n".join(plan.notes),
         lines=tuple(
             DraftLine(
                 product_id=line.product_id,

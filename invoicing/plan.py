@@ -107,6 +107,7 @@ class InvoicePlan:
     total: Decimal
     invoice_date: date
     description: str
+    notes: tuple[str, ...] = ()  # statements printed on the invoice (choices, legal wording)
 
     @property
     def slots(self) -> list[str]:
@@ -195,9 +196,18 @@ def _goods_amounts(
 
 
 def build_plan(
-    order: OrderLike, items: Sequence[ItemLike], rules: SellerRules, mapping: Mapping[str, MappedProduct]
+    order: OrderLike,
+    items: Sequence[ItemLike],
+    rules: SellerRules,
+    mapping: Mapping[str, MappedProduct],
+    *,
+    computed_total: bool = False,
 ) -> InvoicePlan:
-    """The invoice lines for ``order``; raises PlanError with a catalogue code when it cannot."""
+    """The invoice lines for ``order``; raises PlanError with a catalogue code when it cannot.
+
+    ``computed_total``: the seller chose to invoice the amounts as computed from the order's parts
+    although they do not add up to what the marketplace says was paid (invoicing/decisions.py);
+    the invoice then states that choice in its notes."""
     try:
         region = region_for(country=order.ship_country, postcode=order.ship_postal_code, seller_country=rules.country)
     except ValueError as exc:
@@ -219,8 +229,17 @@ def build_plan(
     if handling:
         raw_lines.append(("handling", f"Handling and other charges — {label}", handling))
 
-    target = money(order.amount_paid_to_seller)
+    paid = money(order.amount_paid_to_seller)
+    computed = sum((money(amount) for _, _, amount in raw_lines), ZERO)
+    target = computed if computed_total else paid
     amounts = _reconcile([amount for _, _, amount in raw_lines], target, order)
+    currency = (order.currency or "EUR").upper()
+    notes: tuple[str, ...] = ()
+    if computed_total and computed != paid:
+        notes = (
+            f"Importo fatturato calcolato dalle voci dell'ordine ({computed} {currency}); il totale indicato "
+            f"dal marketplace ({paid} {currency}) comprende importi non fatturati dal venditore.",
+        )
     accessory_vat = _accessory_vat_source(raw_lines, region, mapping)
     lines = []
     for (slot, description, _), amount in zip(raw_lines, amounts, strict=True):
@@ -241,11 +260,12 @@ def build_plan(
         raise PlanError("order_data_invalid", "The order has no amounts to invoice.")
     return InvoicePlan(
         region=region,
-        currency=(order.currency or "EUR").upper(),
+        currency=currency,
         lines=tuple(lines),
         total=sum((line.gross_amount for line in lines), ZERO),
         invoice_date=invoice_date_for(order, rules),
         description=label,
+        notes=notes,
     )
 
 
@@ -278,7 +298,7 @@ def _reconcile(amounts: list[Decimal], target: Decimal, order: OrderLike) -> lis
     tolerance = CENT * (len(amounts) + 2)
     if not rounded or abs(residue) > tolerance:
         raise PlanError(
-            "order_data_invalid",
+            "order_data_held",
             f"The order's amounts add up to {sum(rounded, ZERO)} {order.currency} but the buyer paid "
             f"{target} {order.currency}; it was not invoiced so that no wrong invoice is issued.",
         )

@@ -237,7 +237,7 @@ def test_rounding_residue_lands_on_the_largest_line():
 def test_amounts_that_do_not_add_up_are_held_not_invoiced():
     with pytest.raises(PlanError) as exc:
         plan(order(amount_paid_to_seller=D("25.00")))
-    assert exc.value.code == "order_data_invalid" and "25.00" in exc.value.detail
+    assert exc.value.code == "order_data_held" and "25.00" in exc.value.detail
 
 
 def test_missing_slot_mapping_names_the_slot():
