@@ -82,16 +82,15 @@ class Problems:
 
 
 def excerpt(value: Any, limit: int = EXCERPT) -> str:
-    """A short, printable rendering of a bad value: quoted, escaped, cut at ``limit`` characters."""
+    """A short, printable rendering of a bad value, cut at ``limit`` characters: text quoted and
+    escaped (a NUL shows as ``\\x00``), anything else as its JSON (``29.19``, ``null``, ``[{...``)."""
     if isinstance(value, str):
-        shown = value
-    else:
-        try:
-            shown = json.dumps(value, default=str, ensure_ascii=False)
-        except (TypeError, ValueError, RecursionError):
-            shown = type(value).__name__
-    cut = shown[:limit]
-    return repr(cut) + ("…" if len(shown) > limit else "")
+        return repr(value[:limit]) + ("…" if len(value) > limit else "")
+    try:
+        shown = json.dumps(value, default=str, ensure_ascii=True)
+    except (TypeError, ValueError, RecursionError):
+        shown = type(value).__name__
+    return shown[:limit] + ("…" if len(shown) > limit else "")
 
 
 def kind(value: Any) -> str:

@@ -71,26 +71,29 @@ def order_save(*, store: StoreConnection, listed: ListedOrder, normalised: Norma
 
 
 def _remember_payment(order: Order | None, normalised: NormalisedOrder, values: dict) -> None:
-    """``ever_paid`` never goes back; an order seen paid that no longer looks paid is said out loud
-    (BrickLink's item-removal request after payment, e-invoicing.md §3.2)."""
-    was_paid = order is not None and order.ever_paid
-    values["ever_paid"] = was_paid or normalised.looks_paid
-    if was_paid and not normalised.looks_paid and values["status"] in NOT_PAID_NOW:
-        values["data_errors"] = [
-            *values["data_errors"],
-            _(
-                "This order was paid before and now shows as %(status)s (%(raw)s, payment status %(payment)s), "
-                "with a total of %(total)s %(currency)s (it was %(before)s). Check whether a credit note is needed."
-            )
-            % {
-                "status": values["status"],
-                "raw": values["raw_status"] or "?",
-                "payment": values["payment_status"] or "?",
-                "total": fmt(values["amount_paid_to_seller"]),
-                "currency": values["currency"],
-                "before": fmt(order.amount_paid_to_seller),
-            },
-        ]
+    """``ever_paid`` never goes back, and an order that was paid but no longer looks paid is said
+    out loud: BrickLink's item-removal request after payment sets UPDATED and payment status None
+    and recomputes the total (e-invoicing.md §3.2), which would otherwise read as a new pending
+    order."""
+    values["ever_paid"] = (order is not None and order.ever_paid) or normalised.looks_paid
+    if not values["ever_paid"] or values["status"] not in NOT_PAID_NOW:
+        return
+    paid_at = values["paid_at"] or (order.paid_at if order is not None else None)
+    note = _(
+        "This order was paid%(when)s and now shows as %(status)s (%(raw)s, payment status %(payment)s) with a "
+        "total of %(total)s %(currency)s: items were probably removed after payment. Check whether a credit note "
+        "is needed."
+    ) % {
+        "when": _(" on %(date)s") % {"date": paid_at.date().isoformat()} if paid_at else "",
+        "status": values["status"],
+        "raw": values["raw_status"] or "?",
+        "payment": values["payment_status"] or "?",
+        "total": fmt(values["amount_paid_to_seller"]),
+        "currency": values["currency"],
+    }
+    if order is not None and order.amount_paid_to_seller != values["amount_paid_to_seller"]:
+        note += " " + _("Before, it was %(before)s.") % {"before": fmt(order.amount_paid_to_seller)}
+    values["data_errors"] = [*values["data_errors"], note]
 
 
 def order_quarantine(*, store: StoreConnection, listed: ListedOrder, problem: str, raw=None) -> Saved:

@@ -21,6 +21,7 @@ from ..boundary import (
     flag,
     integer,
     iso_moment,
+    kind,
     money,
     obj,
     order_ref,
@@ -81,7 +82,8 @@ def normalise_order(order, batches) -> NormalisedOrder:
             marketplace="bricklink",
             order_id="",
             raw={"order": order, "items": batches},
-            problem=_("BrickLink's order data is not an object (got %(value)s).") % {"value": excerpt(order)},
+            problem=_("BrickLink's order data is not an object (got %(kind)s: %(value)s).")
+            % {"kind": kind(order), "value": excerpt(order)},
         )
     problems = Problems()
     cost = obj(order.get("cost"), "cost", problems, required=True)
@@ -116,22 +118,13 @@ def normalise_order(order, batches) -> NormalisedOrder:
 
 def _payment(result: NormalisedOrder, payment: dict, problems: Problems) -> None:
     """The payment method (free text, §6) and raw payment status (§5.2), kept for invoicing: the
-    e-invoice maps the method, and "was paid, now UPDATED" needs the status (see ``Order``)."""
+    e-invoice maps the method, and "was paid, now UPDATED" needs the status (see ``Order`` and
+    ``marketplaces.upsert``, which says it in ``data_errors``)."""
     result.payment_method = text(payment.get("method"), "payment.method", problems, limit=100)
     result.payment_status = text(payment.get("status"), "payment.status", problems, limit=30)
     if result.payment_status and result.payment_status.upper() not in PAYMENT_STATUSES:
         problems.note(
             _("Unexpected BrickLink payment status %(value)s (payment.status).") % {"value": excerpt(payment["status"])}
-        )
-    # An item-removal request after payment sets UPDATED and payment status None and recomputes
-    # the total (e-invoicing.md §3.2): a paid order now looks pending.
-    if result.raw_status.upper() == "UPDATED" and result.paid_at and result.status != OrderStatus.PAID:
-        problems.note(
-            _(
-                "BrickLink shows this order as UPDATED with payment status %(payment)s although it was paid on "
-                "%(paid)s: items were probably removed after payment. Check whether a credit note is needed."
-            )
-            % {"payment": result.payment_status or "None", "paid": result.paid_at.date().isoformat()}
         )
 
 
@@ -246,8 +239,8 @@ def _items(batches, problems: Problems) -> list[NormalisedItem]:
         for row in batch if isinstance(batch, list) else [batch]:
             if not isinstance(row, dict):
                 problems.block(
-                    _("An item of batch %(batch)d is not an object (got %(value)s).")
-                    % {"batch": batch_no, "value": excerpt(row)}
+                    _("An item of batch %(batch)d is not an object (got %(kind)s: %(value)s).")
+                    % {"batch": batch_no, "kind": kind(row), "value": excerpt(row)}
                 )
                 continue
             items.append(_item(row, batch_no, len(items), problems))

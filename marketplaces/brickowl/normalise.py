@@ -19,6 +19,7 @@ from ..boundary import (
     excerpt,
     integer,
     iso_moment,
+    kind,
     money,
     order_ref,
     seq,
@@ -57,7 +58,8 @@ def normalise_order(order, items) -> NormalisedOrder:
             marketplace="brickowl",
             order_id="",
             raw={"order": order, "items": items},
-            problem=_("BrickOwl's order data is not an object (got %(value)s).") % {"value": excerpt(order)},
+            problem=_("BrickOwl's order data is not an object (got %(kind)s: %(value)s).")
+            % {"kind": kind(order), "value": excerpt(order)},
         )
     problems = Problems()
     status, status_problem = normalise_status(order.get("status_id"))
@@ -169,8 +171,8 @@ def _items(items, problems: Problems) -> list[NormalisedItem]:
     for position, row in enumerate(rows):
         if not isinstance(row, dict):
             problems.block(
-                _("Item %(position)d is not an object (got %(value)s).")
-                % {"position": position + 1, "value": excerpt(row)}
+                _("Item %(position)d is not an object (got %(kind)s: %(value)s).")
+                % {"position": position + 1, "kind": kind(row), "value": excerpt(row)}
             )
             continue
         parsed.append(_item(row, len(parsed), problems))
