@@ -390,8 +390,14 @@ def _import_one(
     finally:
         budget.record(source.calls)
     failures.succeeded(listed.order_id)
-    normalised = _normalise(store, source, listed, order, items)
-    result.count(_write(store, listed, normalised, order, items))
+    try:
+        normalised = _normalise(store, source, listed, order, items)
+        result.count(_write(store, listed, normalised, order, items))
+    except Exception as exc:
+        # Even the quarantine could not be written: count it like a failed fetch, go on.
+        logger.exception("store %s: storing order %s failed", store.id, listed.order_id)
+        _fetch_failed(store, listed, result, failures, _("unexpected %(error)s") % {"error": type(exc).__name__})
+        return exc
     return None
 
 
