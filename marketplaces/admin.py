@@ -43,23 +43,26 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+ITEM_FIELDS = [
+    "lot_id",
+    "item_no",
+    "item_type",
+    "name",
+    "color",
+    "condition",
+    "quantity",
+    "refunded_quantity",
+    "unit_price",
+    "line_total",
+]
+
+
 class OrderItemInline(admin.TabularInline):
     model = OrderItem
     extra = 0
     can_delete = False
-    fields = [
-        "lot_id",
-        "item_no",
-        "item_type",
-        "name",
-        "color",
-        "condition",
-        "quantity",
-        "refunded_quantity",
-        "unit_price",
-        "line_total",
-    ]
-    readonly_fields = fields
+    fields = tuple(ITEM_FIELDS)
+    readonly_fields = tuple(ITEM_FIELDS)
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -294,7 +294,8 @@ def iso_moment(value: Any, label: str, problems: Problems, *, required: bool = F
     of range (with a problem, blocking when ``required``). 1970 and earlier is BrickOwl's "unset"
     (docs/providers/brickowl.md §5): None, and a problem only when ``required``."""
     if value is None or value == "":
-        return _missing(label, problems, required)
+        _missing(label, problems, required)
+        return None
     parsed = None
     if isinstance(value, str) and len(value) <= 40:
         try:
@@ -303,9 +304,11 @@ def iso_moment(value: Any, label: str, problems: Problems, *, required: bool = F
         except (ValueError, OverflowError):
             parsed = None
     if parsed is None:
-        return _unreadable(value, label, problems, required)
+        _unreadable(value, label, problems, required)
+        return None
     if parsed.year <= 1970:
-        return _missing(label, problems, required)
+        _missing(label, problems, required)
+        return None
     return _in_range(parsed, value, label, problems, required)
 
 
@@ -316,38 +319,42 @@ def epoch_moment(value: Any, label: str, problems: Problems, *, required: bool =
     when ``required``; garbage or a time outside 2000 .. now + 2 days is None with a problem.
     """
     if value is None or value == "":
-        return _missing(label, problems, required)
+        _missing(label, problems, required)
+        return None
     seconds = None
     if isinstance(value, int) and not isinstance(value, bool):
         seconds = value
     elif isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
         seconds = int(value.strip())
     if seconds is None:
-        return _unreadable(value, label, problems, required)
+        _unreadable(value, label, problems, required)
+        return None
     if 0 <= seconds <= 86400 * 2:  # the epoch in any time zone: "not set"
-        return _missing(label, problems, required)
+        _missing(label, problems, required)
+        return None
     # Checked before converting: fromtimestamp raises for years beyond 9999.
     if not EARLIEST.timestamp() <= seconds <= (timezone.now() + FUTURE_SLACK).timestamp():
-        return _out_of_range(value, label, problems, required)
+        _out_of_range(value, label, problems, required)
+        return None
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def _in_range(moment: datetime, value: Any, label: str, problems: Problems, required: bool) -> datetime | None:
     if EARLIEST <= moment <= timezone.now() + FUTURE_SLACK:
         return moment
-    return _out_of_range(value, label, problems, required)
+    _out_of_range(value, label, problems, required)
+    return None
 
 
 def _missing(label: str, problems: Problems, required: bool) -> None:
+    """A missing date blocks only where it is required (the order date)."""
     if required:
         problems.block(_("%(field)s is missing.") % {"field": label})
-    return None
 
 
 def _unreadable(value: Any, label: str, problems: Problems, required: bool) -> None:
     message = _("%(field)s is not a date (%(value)s).") % {"field": label, "value": excerpt(value)}
     (problems.block if required else problems.note)(message)
-    return None
 
 
 def _out_of_range(value: Any, label: str, problems: Problems, required: bool) -> None:
@@ -356,7 +363,6 @@ def _out_of_range(value: Any, label: str, problems: Problems, required: bool) ->
         "value": excerpt(value),
     }
     (problems.block if required else problems.note)(message)
-    return None
 
 
 # -- codes --------------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ UNREACHABLE_STREAK = 5
 REREADS_PER_IMPORT = 20
 MAX_TRACKED_FAILURES = 500
 MAX_RESULT_PROBLEMS = 50
-DEFAULT_NAMES = {Marketplace.BRICKLINK: "BrickLink store", Marketplace.BRICKOWL: "BrickOwl store"}
+DEFAULT_NAMES: dict[str, str] = {Marketplace.BRICKLINK: "BrickLink store", Marketplace.BRICKOWL: "BrickOwl store"}
 
 
 def bricklink_daily_budget() -> int:
@@ -153,7 +153,7 @@ class _Lease:
     def __init__(self, store_id: int):
         self.store_id = store_id
         self.until: datetime | None = None
-        self.renewed_at: datetime | None = None
+        self.renewed_at = timezone.now()
 
     def claim(self) -> bool:
         now = timezone.now()
@@ -393,6 +393,8 @@ def _import_one(
     try:
         normalised = _normalise(store, source, listed, order, items)
         result.count(_write(store, listed, normalised, order, items))
+    except SoftTimeLimitExceeded:
+        raise
     except Exception as exc:
         # Even the quarantine could not be written: count it like a failed fetch, go on.
         logger.exception("store %s: storing order %s failed", store.id, listed.order_id)
@@ -405,6 +407,8 @@ def _normalise(store: StoreConnection, source: Source, listed: ListedOrder, orde
     """The normaliser's result, or a quarantined placeholder if it failed anyway."""
     try:
         normalised = source.normalise(order, items)
+    except SoftTimeLimitExceeded:  # an Exception too, but it ends the run, not the order
+        raise
     except Exception as exc:
         logger.exception("store %s: normalising order %s failed", store.id, listed.order_id)
         return unreadable_order(
@@ -428,6 +432,8 @@ def _write(store: StoreConnection, listed: ListedOrder, normalised: NormalisedOr
     """Write the read; if the database refuses it anyway, quarantine the order with the reason."""
     try:
         return order_save(store=store, listed=listed, normalised=normalised)
+    except SoftTimeLimitExceeded:
+        raise
     except Exception as exc:
         logger.exception("store %s: storing order %s failed", store.id, listed.order_id)
         problem = _("The order could not be stored (%(error)s); it is set aside until a clean read.") % {

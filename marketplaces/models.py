@@ -6,6 +6,7 @@ BrickOwl specifics stay in ``marketplaces/bricklink/`` and ``marketplaces/bricko
 
 import json
 import uuid
+from typing import Any
 
 from django.db import models
 
@@ -13,7 +14,7 @@ from accounts.choices import OrderStatus
 from accounts.models import Tenant
 from brickinvoice.fields import EncryptedTextField
 
-MONEY = {"max_digits": 14, "decimal_places": 4, "default": 0}
+MONEY: dict[str, Any] = {"max_digits": 14, "decimal_places": 4, "default": 0}
 
 
 class Marketplace(models.TextChoices):
@@ -119,15 +120,16 @@ class Order(models.Model):
       Returned, Bounced, Completed); empty on BrickOwl, which has none.
     - ``ever_paid``: set once any import saw the order paid (a paid, shipped or completed status, or
       a payment date) and never cleared by a later read. A BrickLink item-removal request after
-      payment turns an order into ``raw_status`` UPDATED, ``payment_status`` "None", a smaller
-      ``grand_total`` and normalised status ``pending``: ``ever_paid`` and ``status`` in
-      (pending, awaiting_payment) together recognise "was paid, now changed" (a ``data_errors``
-      entry says so too). An existing invoice's own total against ``amount_paid_to_seller`` gives
-      the difference to credit.
+      payment (docs/providers/bricklink.md §8.4) turns an order into ``raw_status`` UPDATED,
+      ``payment_status`` "None", a smaller ``grand_total`` and normalised status ``pending``:
+      ``ever_paid`` and ``status`` in (pending, awaiting_payment) together recognise "was paid,
+      now changed" (a ``data_errors`` entry says so too). An existing invoice's own total against
+      ``amount_paid_to_seller`` gives the difference to credit.
     - ``refund_subtotal`` / ``refund_shipping`` / ``refund_adjustment`` / ``refund_total`` and
-      ``refund_note`` (and ``OrderItem.refunded_quantity``): BrickOwl's refund fields, positive
-      amounts in the store currency; always 0 on BrickLink, which exposes no refunds
-      (cancellations show as status ``cancelled``: CANCELLED, NPX, PURGED).
+      ``refund_note`` (and ``OrderItem.refunded_quantity``): BrickOwl's refund fields
+      (docs/providers/brickowl.md §9), positive amounts in the store currency; always 0 on
+      BrickLink, which exposes no refunds (cancellations show as status ``cancelled``:
+      CANCELLED, NPX, PURGED).
 
     How the money components relate, for a consistent order::
 

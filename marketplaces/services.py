@@ -73,7 +73,8 @@ def store_connect_brickowl(*, tenant: Tenant, api_key: str) -> StoreConnection:
         raise BadCredentials("The API key is required.")
     client = BrickOwlClient(api_key)
     details = client.user_details()
-    store_details = details.get("store_details") if isinstance(details.get("store_details"), dict) else {}
+    found = details.get("store_details")
+    store_details: dict = found if isinstance(found, dict) else {}
     store_id = str(store_details.get("store_id") or details.get("uid") or "").strip()
     return _save_connection(
         tenant=tenant,

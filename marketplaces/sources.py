@@ -166,11 +166,11 @@ class BrickOwlSource(_Source):
         """The oldest open order, or an order in ``hold`` (its detail failed and is tried again),
         keeps the cursor; a quarantined order is left out of ``listed`` by the caller, so the
         cursor moves past it (it is read again by id, see ``imports``)."""
-        dated = [o for o in listed if o.ordered_at]
+        dated = [(o.ordered_at, o) for o in listed if o.ordered_at is not None]
         if not dated:
             return cursor
-        newest = max(o.ordered_at for o in dated)
-        open_orders = [o.ordered_at for o in dated if o.status not in FINAL_STATUSES or o.order_id in hold]
+        newest = max(when for when, _order in dated)
+        open_orders = [when for when, o in dated if o.status not in FINAL_STATUSES or o.order_id in hold]
         start = min(open_orders) if open_orders else newest
         start = max(start, min(now - BRICKOWL_REVISIT, newest))
         return {"order_time": int(start.timestamp())}

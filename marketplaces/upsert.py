@@ -73,7 +73,7 @@ def order_save(*, store: StoreConnection, listed: ListedOrder, normalised: Norma
 def _remember_payment(order: Order | None, normalised: NormalisedOrder, values: dict) -> None:
     """``ever_paid`` never goes back, and an order that was paid but no longer looks paid is said
     out loud: BrickLink's item-removal request after payment sets UPDATED and payment status None
-    and recomputes the total (e-invoicing.md §3.2), which would otherwise read as a new pending
+    and recomputes the total (docs/providers/bricklink.md §8.4), which would otherwise read as a new pending
     order."""
     values["ever_paid"] = (order is not None and order.ever_paid) or normalised.looks_paid
     if not values["ever_paid"] or values["status"] not in NOT_PAID_NOW:

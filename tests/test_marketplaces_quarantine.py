@@ -427,3 +427,22 @@ def test_an_import_whose_lease_was_taken_over_stops_and_writes_nothing_more(bl_s
     assert result.error_code == "import_lease_lost" and len(result.created_ids) == 1
     store = fresh(bl_store)
     assert store.import_lock_until == other and store.last_import_at is None
+
+
+def test_the_time_limit_ends_the_run_and_is_never_taken_for_one_orders_failure(bl_store, bricklink):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    for n in range(3):
+        bricklink.add(bl_order(1001 + n, ordered=T0 + timedelta(minutes=n), status="PAID"))
+
+    def time_is_up(order_id):
+        if order_id == "1002":
+            raise SoftTimeLimitExceeded
+
+    bricklink.on_detail = time_is_up
+    result = store_import_orders(store_id=bl_store.id)
+
+    assert result.error_code == "time_limit" and result.fetch_failed_ids == []
+    assert list(Order.objects.values_list("marketplace_order_id", flat=True)) == ["1001"]
+    store = fresh(bl_store)
+    assert store.order_failures == {} and store.import_lock_until is None

@@ -149,7 +149,7 @@ def _money(result: NormalisedOrder, order: dict, problems: Problems) -> None:
 
 
 def _refunds(result: NormalisedOrder, order: dict, problems: Problems) -> None:
-    """The refund fields (§5; e-invoicing.md §3.3), positive amounts in the store currency.
+    """The refund fields (docs/providers/brickowl.md §9), positive amounts in the store currency.
 
     BrickOwl's sign convention is unconfirmed, so the magnitude is kept: a refund always reduces
     what the seller keeps. Refunds are data for credit notes, not a problem in themselves.
@@ -167,7 +167,7 @@ def _refunds(result: NormalisedOrder, order: dict, problems: Problems) -> None:
 def _items(items, problems: Problems) -> list[NormalisedItem]:
     # Some answers key the items by id (an object); the client turns that into a list.
     rows = seq(items, "items", problems)
-    parsed = []
+    parsed: list[NormalisedItem] = []
     for position, row in enumerate(rows):
         if not isinstance(row, dict):
             problems.block(
