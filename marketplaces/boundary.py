@@ -93,6 +93,11 @@ def excerpt(value: Any, limit: int = EXCERPT) -> str:
     return shown[:limit] + ("…" if len(shown) > limit else "")
 
 
+def shown(value: Any) -> str:
+    """``excerpt``, or '(none)' for a missing value: for "unexpected X" sentences."""
+    return "'(none)'" if value is None or value == "" else excerpt(value)
+
+
 def kind(value: Any) -> str:
     """The JSON type of a value, in words, for "expected X, got Y" sentences."""
     if value is None:

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from accounts.choices import OrderStatus
 
-from .boundary import MAX_AMOUNT, ZERO, Problems, bounded_raw
+from .boundary import MAX_AMOUNT, ZERO, Problems, bounded_raw, excerpt, kind
 
 # The marketplaces' own totals drift by a cent against the sum of their parts
 # (docs/providers/bricklink.md §8.2, docs/providers/brickowl.md §6); more is reported.
@@ -164,6 +164,20 @@ def unreadable_order(*, marketplace: str, order_id: str, raw, problem: str) -> N
         raw={"unreadable": bounded_raw(raw)},
         data_errors=[problem],
         quarantined=True,
+    )
+
+
+def unless_object(order, items, *, marketplace: str, name: str) -> NormalisedOrder | None:
+    """The quarantined placeholder when the order's data is no JSON object at all (a list, a
+    string...), else None and the normaliser goes on. ``name`` is the marketplace as people say it."""
+    if isinstance(order, dict):
+        return None
+    return unreadable_order(
+        marketplace=marketplace,
+        order_id="",
+        raw={"order": order, "items": items},
+        problem=_("%(marketplace)s's order data is not an object (got %(kind)s: %(value)s).")
+        % {"marketplace": name, "kind": kind(order), "value": excerpt(order)},
     )
 
 

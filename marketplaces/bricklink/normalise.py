@@ -26,9 +26,10 @@ from ..boundary import (
     obj,
     order_ref,
     seq,
+    shown,
     text,
 )
-from ..normalised import TOLERANCE, NormalisedItem, NormalisedOrder, fmt, line_total, unreadable_order
+from ..normalised import TOLERANCE, NormalisedItem, NormalisedOrder, fmt, line_total, unless_object
 
 PAID_STATUSES = {"PAID", "PACKED"}
 SHIPPED_STATUSES = {"SHIPPED"}
@@ -71,20 +72,15 @@ def normalise_status(status, payment: dict | None) -> tuple[str, str | None]:
             return OrderStatus.PAID, None
         return (OrderStatus.PENDING if raw in PENDING_STATUSES else OrderStatus.AWAITING_PAYMENT), None
     return OrderStatus.ON_HOLD, _("Unexpected BrickLink status %(value)s; the order is held.") % {
-        "value": excerpt(status) if status not in (None, "") else "'(none)'"
+        "value": shown(status)
     }
 
 
 def normalise_order(order, batches) -> NormalisedOrder:
     """One BrickLink order (``GET /orders/{id}`` data) with its item batches (§4.2)."""
-    if not isinstance(order, dict):
-        return unreadable_order(
-            marketplace="bricklink",
-            order_id="",
-            raw={"order": order, "items": batches},
-            problem=_("BrickLink's order data is not an object (got %(kind)s: %(value)s).")
-            % {"kind": kind(order), "value": excerpt(order)},
-        )
+    unreadable = unless_object(order, batches, marketplace="bricklink", name="BrickLink")
+    if unreadable is not None:
+        return unreadable
     problems = Problems()
     cost = obj(order.get("cost"), "cost", problems, required=True)
     payment = obj(order.get("payment"), "payment", problems)

@@ -23,9 +23,10 @@ from ..boundary import (
     money,
     order_ref,
     seq,
+    shown,
     text,
 )
-from ..normalised import TOLERANCE, NormalisedItem, NormalisedOrder, fmt, line_total, unreadable_order
+from ..normalised import TOLERANCE, NormalisedItem, NormalisedOrder, fmt, line_total, unless_object
 
 # status_id → normalised status (§4). 1 "Payment Submitted" is the buyer's word only.
 STATUS_BY_ID = {
@@ -47,20 +48,15 @@ def normalise_status(status_id) -> tuple[str, str | None]:
     if key in STATUS_BY_ID:
         return STATUS_BY_ID[key], None
     return OrderStatus.ON_HOLD, _("Unexpected BrickOwl status id %(value)s; the order is held.") % {
-        "value": excerpt(status_id) if status_id not in (None, "") else "'(none)'"
+        "value": shown(status_id)
     }
 
 
 def normalise_order(order, items) -> NormalisedOrder:
     """One BrickOwl order (``order/view``) with its items (``order/items``)."""
-    if not isinstance(order, dict):
-        return unreadable_order(
-            marketplace="brickowl",
-            order_id="",
-            raw={"order": order, "items": items},
-            problem=_("BrickOwl's order data is not an object (got %(kind)s: %(value)s).")
-            % {"kind": kind(order), "value": excerpt(order)},
-        )
+    unreadable = unless_object(order, items, marketplace="brickowl", name="BrickOwl")
+    if unreadable is not None:
+        return unreadable
     problems = Problems()
     status, status_problem = normalise_status(order.get("status_id"))
     if status_problem:
