@@ -129,6 +129,22 @@ CATALOGUE: dict[str, ErrorText] = {
         "Something went wrong on our side.",
         "Press Retry. If it happens again, contact support; nothing was lost.",
     ),
+    # Marketplace import health (issue 12)
+    "marketplace_bad_data": ErrorText(
+        "The marketplace sent data we could not read.",
+        "Nothing to do if it is temporary: the import is retried with a growing delay. If it persists, contact "
+        "support with the time of the error.",
+    ),
+    "marketplace_import_failed": ErrorText(
+        "The import stopped on something we did not expect.",
+        "Nothing to do: the import is retried with a growing delay and the orders already read are kept. If it "
+        "persists, contact support with the time of the error.",
+    ),
+    "order_quarantined": ErrorText(
+        "This order's data could not be read well enough to invoice it, so it is set aside.",
+        "Check the order on the marketplace. It is read again when it changes there, and at least once a day; "
+        "a clean read releases it by itself.",
+    ),
 }
 
 

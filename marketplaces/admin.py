@@ -28,6 +28,7 @@ class StoreConnectionAdmin(admin.ModelAdmin):
         "last_synced_at",
         "api_calls_day",
         "api_calls_today",
+        "order_failures",
     ]
 
 
@@ -42,12 +43,26 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+ITEM_FIELDS = [
+    "lot_id",
+    "item_no",
+    "item_type",
+    "name",
+    "color",
+    "condition",
+    "quantity",
+    "refunded_quantity",
+    "unit_price",
+    "line_total",
+]
+
+
 class OrderItemInline(admin.TabularInline):
     model = OrderItem
     extra = 0
     can_delete = False
-    fields = ["lot_id", "item_no", "item_type", "name", "color", "condition", "quantity", "unit_price", "line_total"]
-    readonly_fields = fields
+    fields = tuple(ITEM_FIELDS)
+    readonly_fields = tuple(ITEM_FIELDS)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -64,8 +79,9 @@ class OrderAdmin(ReadOnlyAdmin):
         "ordered_at",
         "amount_paid_to_seller",
         "currency",
+        "quarantined",
     ]
-    list_filter = ["marketplace", "status"]
+    list_filter = ["marketplace", "status", "quarantined"]
     search_fields = ["marketplace_order_id", "buyer_username", "buyer_name", "tenant__name"]
     list_select_related = ["tenant"]
     inlines = [OrderItemInline]

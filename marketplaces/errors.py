@@ -38,3 +38,19 @@ class Unreachable(MarketplaceError, TransientError):
 
     code = "marketplace_unreachable"
     transient = True
+
+
+class Unreadable(MarketplaceError, TransientError):
+    """The marketplace answered, but with data we cannot read at all (an order list that is not a
+    list, an answer without its envelope). Retried with backoff: it is usually a glitch on their
+    side, and the store shows the error meanwhile."""
+
+    code = "marketplace_bad_data"
+    transient = True
+
+
+class ImportFailed(TransientError):
+    """An import stopped on an exception nobody foresaw (logged with its traceback). Transient:
+    retried with backoff, and shown on the store meanwhile."""
+
+    code = "marketplace_import_failed"

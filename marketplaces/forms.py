@@ -2,6 +2,7 @@
 check happens in the service, called by the view (never a third-party call in ``clean()``)."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import OrderStatus
 
@@ -37,6 +38,7 @@ class OrderFilterForm(forms.Form):
     )
     status = forms.ChoiceField(choices=[("", "Any status"), *OrderStatus.choices], required=False)
     q = forms.CharField(label="Search", required=False, max_length=100, strip=True)
+    attention = forms.BooleanField(label=_("Needs attention"), required=False)
 
     def __init__(self, *args, stores=None, **kwargs):
         super().__init__(*args, **kwargs)

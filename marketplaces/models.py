@@ -6,6 +6,7 @@ BrickOwl specifics stay in ``marketplaces/bricklink/`` and ``marketplaces/bricko
 
 import json
 import uuid
+from typing import Any
 
 from django.db import models
 
@@ -13,7 +14,7 @@ from accounts.choices import OrderStatus
 from accounts.models import Tenant
 from brickinvoice.fields import EncryptedTextField
 
-MONEY = {"max_digits": 14, "decimal_places": 4, "default": 0}
+MONEY: dict[str, Any] = {"max_digits": 14, "decimal_places": 4, "default": 0}
 
 
 class Marketplace(models.TextChoices):
@@ -60,6 +61,10 @@ class StoreConnection(models.Model):
     import_lock_until = models.DateTimeField(null=True, blank=True)
     api_calls_day = models.DateField(null=True, blank=True, help_text="UTC day that api_calls_today counts.")
     api_calls_today = models.PositiveIntegerField(default=0)
+    # Orders whose detail could not be read, by marketplace order id: {"count", "first_at",
+    # "error"}. After a few failed imports in a row the order is quarantined instead of being
+    # fetched again on every run (marketplaces.imports).
+    order_failures = models.JSONField(default=dict, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -91,6 +96,40 @@ class StoreConnection(models.Model):
 
 class Order(models.Model):
     """One marketplace order, normalised. Amounts are in ``currency`` (the store currency).
+
+    **Problems and quarantine** (what invoicing filters on):
+
+    - ``data_errors``: sentences about this order's data, for the seller. Any entry means "a
+      person should look": the invoicing side holds such an order for a decision.
+    - ``quarantined``: the order must never be invoiced (nor credited) while it is set. It is set
+      when the payload could not be normalised at all (the detail is not an object, the
+      normaliser failed), when a value the invoice needs had to be replaced by a placeholder (an
+      amount that is no number or out of range, the order date, the currency, the country, an
+      item), or when the detail call failed in several imports in a row. The row then holds safe
+      placeholders: zero amounts, status ``on_hold`` and the listing's date (or the import time)
+      when nothing better was read, and ``raw`` keeps the payload (JSON-safe, bounded) for support.
+      A quarantined order is read again when its listing row changes and at the latest at
+      ``reread_at`` (a day later); a clean read lifts the quarantine by itself. Every order whose
+      id can be read gets a row, so nothing is skipped without a word.
+
+    **Payment and refunds** (for credit notes and e-invoicing):
+
+    - ``payment_method``: the marketplace's words (BrickLink ``payment.method`` such as
+      "PayPal (Onsite)", BrickOwl ``payment_method_type`` such as "paypal_standard").
+    - ``payment_status``: BrickLink's raw ``payment.status`` (None, Sent, Received, Clearing,
+      Returned, Bounced, Completed); empty on BrickOwl, which has none.
+    - ``ever_paid``: set once any import saw the order paid (a paid, shipped or completed status, or
+      a payment date) and never cleared by a later read. A BrickLink item-removal request after
+      payment (docs/providers/bricklink.md §8.4) turns an order into ``raw_status`` UPDATED,
+      ``payment_status`` "None", a smaller ``grand_total`` and normalised status ``pending``:
+      ``ever_paid`` and ``status`` in (pending, awaiting_payment) together recognise "was paid,
+      now changed" (a ``data_errors`` entry says so too). An existing invoice's own total against
+      ``amount_paid_to_seller`` gives the difference to credit.
+    - ``refund_subtotal`` / ``refund_shipping`` / ``refund_adjustment`` / ``refund_total`` and
+      ``refund_note`` (and ``OrderItem.refunded_quantity``): BrickOwl's refund fields
+      (docs/providers/brickowl.md §9), positive amounts in the store currency; always 0 on
+      BrickLink, which exposes no refunds (cancellations show as status ``cancelled``:
+      CANCELLED, NPX, PURGED).
 
     How the money components relate, for a consistent order::
 
@@ -130,6 +169,9 @@ class Order(models.Model):
     status_changed_at = models.DateTimeField(null=True, blank=True)
     raw_status = models.CharField(max_length=60, blank=True)
     status = models.CharField(max_length=20, choices=OrderStatus.choices)
+    payment_status = models.CharField(max_length=30, blank=True)
+    payment_method = models.CharField(max_length=100, blank=True)
+    ever_paid = models.BooleanField(default=False)
     currency = models.CharField(max_length=3, blank=True)
 
     items_subtotal = models.DecimalField(**MONEY)
@@ -143,6 +185,11 @@ class Order(models.Model):
     marketplace_tax = models.DecimalField(**MONEY)
     grand_total = models.DecimalField(**MONEY)
     amount_paid_to_seller = models.DecimalField(**MONEY)
+    refund_subtotal = models.DecimalField(**MONEY)
+    refund_shipping = models.DecimalField(**MONEY)
+    refund_adjustment = models.DecimalField(**MONEY)
+    refund_total = models.DecimalField(**MONEY)
+    refund_note = models.TextField(blank=True)
 
     raw = models.JSONField(default=dict, blank=True)
     payload_hash = models.CharField(max_length=64, blank=True)
@@ -150,6 +197,8 @@ class Order(models.Model):
     # do not fetch the detail again".
     list_marker = models.CharField(max_length=64, blank=True)
     data_errors = models.JSONField(default=list, blank=True)
+    quarantined = models.BooleanField(default=False)
+    reread_at = models.DateTimeField(null=True, blank=True)
     imported_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -162,10 +211,22 @@ class Order(models.Model):
             models.Index(fields=["tenant", "marketplace_order_id"], name="order_tenant_number_idx"),
             models.Index(fields=["tenant", "status", "-ordered_at"], name="order_tenant_status_idx"),
             models.Index(fields=["store", "-ordered_at"], name="order_store_date_idx"),
+            # The few orders that need the seller: counted per store on the stores page, and
+            # the quarantined ones looked up by each import to read them again.
+            models.Index(
+                fields=["store", "reread_at"],
+                condition=models.Q(quarantined=True) | ~models.Q(data_errors=[]),
+                name="order_attention_idx",
+            ),
         ]
 
     def __str__(self):
         return f"{self.get_marketplace_display()} order {self.marketplace_order_id}"
+
+    @property
+    def needs_attention(self) -> bool:
+        """Quarantined, or with data problems a person should look at."""
+        return self.quarantined or bool(self.data_errors)
 
 
 class OrderItem(models.Model):
@@ -186,6 +247,7 @@ class OrderItem(models.Model):
     color = models.CharField(max_length=80, blank=True)
     condition = models.CharField(max_length=4, choices=Condition.choices, default=Condition.NEW)
     quantity = models.IntegerField(default=0)
+    refunded_quantity = models.PositiveIntegerField(default=0, help_text="BrickOwl only: lots refunded.")
     unit_price = models.DecimalField(**MONEY)
     line_total = models.DecimalField(**MONEY)
 

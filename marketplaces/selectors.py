@@ -1,23 +1,42 @@
 """Read-side queries of the marketplaces app (pages and other apps)."""
 
+from dataclasses import dataclass
+
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Tenant
+from brickinvoice.errors import describe
 
 from .models import Order, StoreConnection
 
+# The orders a person should look at: quarantined, or with data problems. The same condition as
+# the partial index ``order_attention_idx``, so counting them reads only that index.
+NEEDS_ATTENTION = Q(quarantined=True) | ~Q(data_errors=[])
 
-def order_list(*, tenant: Tenant, store: StoreConnection | None = None, status: str = "", query: str = "") -> QuerySet:
+
+def order_list(
+    *,
+    tenant: Tenant,
+    store: StoreConnection | None = None,
+    status: str = "",
+    query: str = "",
+    attention: bool = False,
+) -> QuerySet:
     """The tenant's orders, newest first, with the store and the invoice joined (one query per page).
 
     ``invoice`` is the reverse relation the invoicing app declares; naming it here imports nothing.
+    ``attention`` keeps only the orders that need the seller (quarantined or with data problems).
     """
     orders = Order.objects.filter(tenant=tenant).select_related("store", "invoice")
     if store is not None:
         orders = orders.filter(store=store)
     if status:
         orders = orders.filter(status=status)
+    if attention:
+        orders = orders.filter(NEEDS_ATTENTION)
     if query.isdigit():
         # An order number: an index look-up, not a scan of every buyer name.
         orders = orders.filter(marketplace_order_id=query)
@@ -76,3 +95,53 @@ def _ends_on_primary_key(orders: QuerySet) -> bool:
 
 def store_list(*, tenant: Tenant) -> QuerySet:
     return StoreConnection.objects.filter(tenant=tenant).order_by("created_at")
+
+
+def attention_counts(*, tenant: Tenant) -> dict[int, int]:
+    """Orders that need the seller, per store id: one grouped query whose WHERE is the partial
+    index's condition, so it reads those few rows and not every order of the tenant."""
+    rows = Order.objects.filter(NEEDS_ATTENTION, tenant=tenant).values("store_id").annotate(n=Count("id"))
+    return {row["store_id"]: row["n"] for row in rows.order_by()}
+
+
+@dataclass(frozen=True)
+class StoreHealth:
+    """How a store is, for its card on the stores page: never "Connected" while its last import
+    failed. ``badge`` is the CSS modifier; ``message`` / ``detail`` / ``hint`` describe the error."""
+
+    label: str
+    badge: str
+    message: str = ""
+    detail: str = ""
+    hint: str = ""
+
+    @property
+    def err(self) -> dict | None:
+        """The error block's context (``partials/error.html``), or None when all is well."""
+        if not self.message:
+            return None
+        return {"message": self.message, "detail": self.detail, "hint": self.hint}
+
+
+def store_health(store: StoreConnection) -> StoreHealth:
+    """Connected, retrying after a transient failure, needing the seller, or disconnected."""
+    if store.status == StoreConnection.Status.DISCONNECTED:
+        return StoreHealth(label=_("Disconnected"), badge="")
+    error = {}
+    if store.last_error_code:
+        error = {
+            "message": store.last_error_message or describe(store.last_error_code).message,
+            "detail": store.last_error_detail,
+            "hint": describe(store.last_error_code).hint,
+        }
+    if store.status == StoreConnection.Status.NEEDS_ATTENTION:
+        return StoreHealth(label=_("Needs attention"), badge="badge-err", **error)
+    if error:
+        # A transient failure: the import retries by itself, but the seller sees that it failed.
+        return StoreHealth(label=_("Import failing, retrying"), badge="badge-warn", **error)
+    return StoreHealth(label=_("Connected"), badge="badge-ok")
+
+
+def store_import_running(store: StoreConnection) -> bool:
+    """Whether an import of the store holds its claim right now."""
+    return bool(store.import_lock_until and store.import_lock_until > timezone.now())

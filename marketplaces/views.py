@@ -4,11 +4,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.access import get_for_tenant_or_404, owner_required, tenant_queryset, tenant_required
 from accounts.choices import Role
-from brickinvoice.errors import ServiceError, describe
+from brickinvoice.errors import ServiceError
 
 from . import selectors, services
 from .forms import BrickLinkConnectForm, BrickOwlConnectForm, OrderFilterForm
@@ -29,13 +30,20 @@ def _queue_import(store: StoreConnection) -> None:
 
 @tenant_required
 def store_list(request):
+    attention = selectors.attention_counts(tenant=request.tenant)
     stores = []
     for store in selectors.store_list(tenant=request.tenant):
-        err = None
-        if store.last_error_code:
-            hint = describe(store.last_error_code).hint
-            err = {"message": store.last_error_message, "detail": store.last_error_detail, "hint": hint}
-        stores.append({"store": store, "err": err, "result": store.last_import_result or {}})
+        health = selectors.store_health(store)
+        stores.append(
+            {
+                "store": store,
+                "health": health,
+                "err": health.err,
+                "result": store.last_import_result or {},
+                "attention": attention.get(store.id, 0),
+                "running": selectors.store_import_running(store),
+            }
+        )
     return render(
         request,
         "marketplaces/stores.html",
@@ -100,6 +108,13 @@ def store_import(request, public_id):
     store = get_for_tenant_or_404(request, StoreConnection, public_id=public_id)
     if store.status == StoreConnection.Status.DISCONNECTED:
         messages.error(request, "This store is disconnected: connect it again to import its orders.")
+    elif selectors.store_import_running(store):
+        # Its end announces itself (store_imported), so the orders it finds are invoiced then.
+        messages.info(
+            request,
+            _("An import of %(store)s is already running; the orders it finds appear when it ends.")
+            % {"store": store.display_name},
+        )
     else:
         _queue_import(store)
         messages.success(request, f"Import of {store.display_name} started. Refresh this page in a minute.")
@@ -116,6 +131,7 @@ def order_list(request):
         store=filters.get("store"),
         status=filters.get("status", ""),
         query=filters.get("q", ""),
+        attention=bool(filters.get("attention")),
     )
     page = selectors.order_page(orders=orders, number=request.GET.get("page"), per_page=ORDERS_PER_PAGE)
     query = request.GET.copy()

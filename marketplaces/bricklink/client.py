@@ -22,7 +22,7 @@ from requests_oauthlib import OAuth1
 
 from brickinvoice.http import build_session, parse_retry_after
 
-from ..errors import BadCredentials, IpMismatch, MarketplaceError, NotFound, QuotaExceeded, Unreachable
+from ..errors import BadCredentials, IpMismatch, MarketplaceError, NotFound, QuotaExceeded, Unreachable, Unreadable
 from ..retry import with_retries
 
 
@@ -95,24 +95,44 @@ class BrickLinkClient:
         params = {"direction": "in", "filed": "true" if filed else "false"}
         if status:
             params["status"] = status
-        return self._get("/orders", params) or []
+        data = self._get("/orders", params)
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            # Nothing in it can be trusted to be an order: a store-level error, retried.
+            raise Unreadable(f"BrickLink's order list is not a list (got {type(data).__name__}).")
+        return data
 
-    def list_all_orders(self, *, status: str | None = None) -> list[dict]:
-        """Unfiled and filed orders together (2 calls): filed ones are invisible by default."""
+    def list_all_orders(self, *, status: str | None = None) -> list:
+        """Unfiled and filed orders together (2 calls): filed ones are invisible by default.
+
+        Rows are returned as sent (the caller checks them); rows that are objects are merged by
+        ``order_id``, anything else is passed on for the caller to report.
+        """
         merged: dict[str, dict] = {}
+        odd: list = []
         for filed in (False, True):
             for row in self.list_orders(filed=filed, status=status):
-                merged.setdefault(str(row.get("order_id")), row)
-        return list(merged.values())
+                if isinstance(row, dict):
+                    merged.setdefault(repr(row.get("order_id")), row)
+                else:
+                    odd.append(row)
+        return [*merged.values(), *odd]
 
-    def get_order(self, order_id: str) -> dict:
-        return self._get(f"/orders/{order_id}") or {}
+    def get_order(self, order_id: str) -> Any:
+        """The order's ``data`` as sent: the normaliser checks its shape (an object per §6)."""
+        return self._get(f"/orders/{order_id}")
 
-    def get_order_items(self, order_id: str) -> list[list[dict]]:
-        """The item batches (a list of lists): a buyer adding items creates a new batch."""
-        data = self._get(f"/orders/{order_id}/items") or []
-        # Defensive: a flat list (one batch without the outer list) has been seen in fakes.
-        if data and isinstance(data[0], dict):
+    def get_order_items(self, order_id: str) -> Any:
+        """The item batches (a list of lists): a buyer adding items creates a new batch.
+
+        Returned as sent, for the normaliser to check, except that a flat list of objects (one
+        batch without the outer list, seen in fakes) is wrapped into one batch.
+        """
+        data = self._get(f"/orders/{order_id}/items")
+        if data is None:
+            return []
+        if isinstance(data, list) and data and isinstance(data[0], dict):
             return [data]
         return data
 
@@ -148,7 +168,7 @@ def unwrap(response: requests.Response) -> Any:
     meta = body.get("meta") if isinstance(body, dict) else None
     if not isinstance(meta, dict):
         if response.ok:
-            raise MarketplaceError("BrickLink's answer had no 'meta' envelope.")
+            raise Unreadable("BrickLink's answer had no 'meta' envelope.")
         meta = {}
     try:
         code = int(meta.get("code", response.status_code))

@@ -19,7 +19,7 @@ from django.conf import settings
 
 from brickinvoice.http import build_session, parse_retry_after
 
-from ..errors import BadCredentials, MarketplaceError, NotFound, QuotaExceeded, Unreachable
+from ..errors import BadCredentials, MarketplaceError, NotFound, QuotaExceeded, Unreachable, Unreadable
 from ..retry import with_retries
 
 # BrickOwl's documented maximum page size for order/list.
@@ -66,7 +66,12 @@ class BrickOwlClient:
         data = self._get("order/list", params)
         if isinstance(data, dict):  # some fakes key the list by order id
             data = list(data.values())
-        return data or []
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            # Nothing in it can be trusted to be an order: a store-level error, retried.
+            raise Unreadable(f"BrickOwl's order list is not a list (got {type(data).__name__}).")
+        return data
 
     def list_orders_since(self, order_time: int, *, limit: int = MAX_LIST_LIMIT) -> list[dict]:
         """Every received order created at or after ``order_time``, across as many pages as needed.
@@ -78,33 +83,35 @@ class BrickOwlClient:
         default) also counts as possibly capped, for a server that ignores ``limit``; the extra page it
         costs returns nothing new and ends the walk.
         """
-        seen: dict[str, dict] = {}
+        seen: dict[str, Any] = {}
         cursor = int(order_time)
         for _page in range(MAX_LIST_PAGES):
             rows = self.list_orders(order_time=cursor, limit=limit)
-            fresh = [row for row in rows if str(row.get("order_id")) not in seen]
+            # Rows are kept as sent (the caller reports the unreadable ones), keyed to drop the
+            # repeats of the inclusive cursor second.
+            fresh = [row for row in rows if _row_key(row) not in seen]
             for row in fresh:
-                seen.setdefault(str(row.get("order_id")), row)
+                seen.setdefault(_row_key(row), row)
             # Shorter than asked for, and not exactly BrickOwl's default cap: nothing is left.
             if len(rows) < limit and (len(rows) != DEFAULT_LIST_LIMIT or not fresh):
                 return list(seen.values())
-            newest = max(_int(row.get("order_date")) for row in rows)
+            newest = max(_int(row.get("order_date") if isinstance(row, dict) else None) for row in rows)
             # A full page of one single second cannot be paged past by time; step over it rather
             # than loop forever (it would take 5,000 orders in one second).
             cursor = newest if newest > cursor else cursor + 1
         raise MarketplaceError(f"BrickOwl's order list did not end after {MAX_LIST_PAGES} pages.")
 
-    def order_view(self, order_id: str) -> dict:
-        data = self._get("order/view", {"order_id": str(order_id)})
-        if not isinstance(data, dict):
-            raise MarketplaceError("BrickOwl's order/view answer is not an object.")
-        return data
+    def order_view(self, order_id: str) -> Any:
+        """The order as sent: the normaliser checks its shape (an object per §5), so a malformed
+        answer is stored and shown with the order instead of failing the call."""
+        return self._get("order/view", {"order_id": str(order_id)})
 
-    def order_items(self, order_id: str) -> list[dict]:
+    def order_items(self, order_id: str) -> Any:
+        """The items as sent (a list per §6; an object keyed by item id becomes its values)."""
         data = self._get("order/items", {"order_id": str(order_id)})
         if isinstance(data, dict):
             data = list(data.values())
-        return data or []
+        return [] if data is None else data
 
     # -- transport ---------------------------------------------------------------------------
 
@@ -168,6 +175,13 @@ def _names_missing_resource(text: str) -> bool:
     one order is gone, skip it. "Store not found ... list_type" is a setup problem, not that."""
     lowered = text.lower()
     return "not found" in lowered and "store" not in lowered
+
+
+def _row_key(row: Any) -> str:
+    """A listing row's identity for de-duplication: its order id, or the row itself."""
+    if isinstance(row, dict):
+        return "id:" + repr(row.get("order_id"))
+    return "row:" + repr(row)[:200]
 
 
 def _int(value) -> int:

@@ -96,7 +96,13 @@ class FakeBrickLink:
         self.items: dict[str, list] = {}
         self.filed: set[str] = set()
         self.raw_overrides: dict[str, dict] = {}  # order id -> body to send instead (malformed data)
+        self.raw_bodies: dict[str, str] = {}  # order id -> literal JSON text of `data` (e.g. 1e400)
         self.missing_details: set[str] = set()  # listed, but the detail answers 404 (purged meanwhile)
+        self.failing_details: set[str] = set()  # the detail answers 500 every time
+        self.exploding_details: set[str] = set()  # the HTTP layer raises an unexpected exception
+        self.extra_rows: list = []  # listing rows as sent, e.g. without an order id
+        self.list_data = None  # replaces the whole listing's `data` (e.g. an object, not a list)
+        self.on_detail = None  # called with the order id before each detail answer
         self.rsps = rsps
         rsps.add_callback(responses.GET, re.compile(re.escape(self.base) + r"/orders(\?.*)?$"), self._list)
         rsps.add_callback(responses.GET, re.compile(re.escape(self.base) + r"/orders/(\d+)/items$"), self._items)
@@ -113,13 +119,23 @@ class FakeBrickLink:
     def _list(self, request):
         query = parse_qs(urlsplit(request.url).query)
         filed = query.get("filed", ["false"])[0] == "true"
+        if self.list_data is not None:
+            return 200, {}, json.dumps(bl_envelope(self.list_data))
         rows = [bl_summary(o) for oid, o in self.orders.items() if (oid in self.filed) == filed]
-        return 200, {}, json.dumps(bl_envelope(rows))
+        return 200, {}, json.dumps(bl_envelope(rows + ([] if filed else self.extra_rows)))
 
     def _detail(self, request):
         order_id = urlsplit(request.url).path.rsplit("/", 1)[1]
+        if self.on_detail:
+            self.on_detail(order_id)
+        if order_id in self.exploding_details:
+            raise RuntimeError("the fake's HTTP layer blew up")
+        if order_id in self.failing_details:
+            return 500, {}, json.dumps(bl_envelope(None, code=500, message="INTERNAL_SERVER_ERROR"))
         if order_id not in self.orders or order_id in self.missing_details:
             return 200, {}, json.dumps(bl_envelope(None, code=404, message="RESOURCE_NOT_FOUND"))
+        if order_id in self.raw_bodies:
+            return 200, {}, '{"meta": {"code": 200, "message": "OK"}, "data": ' + self.raw_bodies[order_id] + "}"
         return 200, {}, json.dumps(bl_envelope(self.raw_overrides.get(order_id, self.orders[order_id])))
 
     def _items(self, request):
@@ -191,6 +207,10 @@ class FakeBrickOwl:
         self.orders: dict[str, dict] = {}
         self.items: dict[str, list] = {}
         self.rows: list[dict] | None = None  # bare list rows (paging tests without details)
+        self.raw_views: dict[str, str] = {}  # order id -> literal JSON text of order/view (e.g. 1e400)
+        self.failing: set[str] = set()  # order/view answers 500 every time
+        self.exploding: set[str] = set()  # the HTTP layer raises an unexpected exception
+        self.extra_rows: list = []  # listing rows as sent, e.g. without an order id
         self.rsps = rsps
         for path, handler in [("order/list", self._list), ("order/view", self._view), ("order/items", self._items)]:
             rsps.add_callback(responses.GET, re.compile(re.escape(f"{self.base}/{path}") + r"(\?.*)?$"), handler)
@@ -215,13 +235,20 @@ class FakeBrickOwl:
         since, limit = int(params.get("order_time", 0)), int(params.get("limit", 500))
         rows = self.rows if self.rows is not None else [bo_list_row(o) for o in self.orders.values()]
         rows = sorted((r for r in rows if int(r["order_date"]) >= since), key=lambda r: int(r["order_date"]))
-        return 200, {}, json.dumps(rows[:limit])
+        return 200, {}, json.dumps(rows[:limit] + self.extra_rows)
 
     def _view(self, request):
         params = self._params(request)
         if denied := self._auth(params):
             return denied
-        order = self.orders.get(params.get("order_id"))
+        order_id = params.get("order_id")
+        if order_id in self.exploding:
+            raise RuntimeError("the fake's HTTP layer blew up")
+        if order_id in self.failing:
+            return 500, {}, "<html>Internal Server Error</html>"
+        if order_id in self.raw_views:
+            return 200, {}, self.raw_views[order_id]
+        order = self.orders.get(order_id)
         if order is None:
             return 404, {}, json.dumps({"error": {"status": "Order not found"}})
         return 200, {}, json.dumps(order)

@@ -39,6 +39,6 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{target.public_id} ({target.get_marketplace_display()}): {result.orders_created} new, "
                 f"{result.orders_updated} changed, {result.unchanged} unchanged, "
-                f"{len(result.flagged_ids)} with data problems, {result.api_calls} API calls"
-                + (f" — {result.stopped_reason}" if result.stopped_reason else "")
+                f"{len(result.flagged_ids)} with data problems ({len(result.quarantined_ids)} set aside), "
+                f"{result.api_calls} API calls" + (f" — {result.stopped_reason}" if result.stopped_reason else "")
             )
