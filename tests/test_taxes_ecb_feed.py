@@ -118,9 +118,7 @@ def test_entities_are_not_expanded():
 # --- properties --------------------------------------------------------------------------------
 
 currencies = st.from_regex(r"[A-Z]{3}", fullmatch=True)
-good_rates = st.decimals(min_value=D("0.0001"), max_value=D("99999"), places=4, allow_nan=False).filter(
-    lambda r: r > 0
-)
+good_rates = st.decimals(min_value=D("0.0001"), max_value=D("99999"), places=4, allow_nan=False).filter(lambda r: r > 0)
 days = st.dates(min_value=date(1999, 1, 4), max_value=date(2099, 12, 31))
 junk_text = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=12).map(
     lambda s: s.replace("'", "").replace("&", "").replace("<", "")
