@@ -352,7 +352,6 @@ if SANDBOX:
     BRICKOWL_API_URL = env.str("BRICKOWL_API_URL", default=f"{_sandbox_base}/brickowl").rstrip("/")
     ECB_DAILY_RATES_URL = env.str("ECB_DAILY_RATES_URL", default=f"{_sandbox_base}/ecb/eurofxref-daily.xml")
     ECB_HISTORY_90D_URL = env.str("ECB_HISTORY_90D_URL", default=f"{_sandbox_base}/ecb/eurofxref-hist-90d.xml")
-    VIES_WSDL_URL = env.str("VIES_WSDL_URL", default=f"{_sandbox_base}/vies/checkVatService.wsdl")
 
 
 # Content-Security-Policy (django-csp): nothing inline, nothing from another origin. Scripts and
