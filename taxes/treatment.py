@@ -16,6 +16,8 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from django.utils.translation import gettext as _
+
 from . import wording
 from .errors import TreatmentUnsupported
 from .money import cents, split_pro_rata
@@ -189,8 +191,11 @@ def decide_treatment(
     destination = _destination(region, destination_country)
     if destination in ("SM", "VA"):
         raise TreatmentUnsupported(
-            f"sales to {destination} follow the special regime of art. 71 DPR 633/72, which is not automated "
-            "(docs/tax.md §0 row 10): ask your accountant"
+            _(
+                "Sales to %(country)s follow the special regime of art. 71 DPR 633/72, which is not automated "
+                "(docs/tax.md §0 row 10): ask your accountant how to invoice them."
+            )
+            % {"country": destination}
         )
     if region == Region.EU and destination == SELLER_COUNTRY:
         raise ValueError("an EU sale cannot ship to the seller's own country")

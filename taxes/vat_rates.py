@@ -13,6 +13,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+
 from .errors import TreatmentUnsupported
 
 Period = tuple[date | None, date | None, Decimal]
@@ -95,4 +97,6 @@ def standard_rate(country: str, on: date) -> Decimal:
     for start, end, rate in STANDARD_RATES.get(code, ()):
         if (start is None or start <= on) and (end is None or on <= end):
             return rate
-    raise TreatmentUnsupported(f"no EU standard VAT rate for {code or '?'} on {on.isoformat()}")
+    raise TreatmentUnsupported(
+        _("No EU standard VAT rate is known for %(country)s on %(day)s.") % {"country": code or "?", "day": on}
+    )
