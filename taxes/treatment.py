@@ -200,7 +200,7 @@ def decide_treatment(
     if region == Region.EU and destination == SELLER_COUNTRY:
         raise ValueError("an EU sale cannot ship to the seller's own country")
     if seller_regime == SellerRegime.FORFETTARIO:
-        doubts = (U_FORFETTARIO_WORDING,)
+        doubts: tuple[str, ...] = (U_FORFETTARIO_WORDING,)
         if region != Region.DOMESTIC or goods == GoodsKind.MARGIN:
             doubts += (U_FORFETTARIO_ABROAD,)
         return Treatment(TreatmentCode.FORFETTARIO, ZERO, "N2.2", wording.FORFETTARIO, True, "§13", doubts)

@@ -7,6 +7,7 @@ validated by the seller's accountant (§16).
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from django.utils import formats, translation
@@ -22,6 +23,9 @@ FORFETTARIO = "Operazione in franchigia da IVA ai sensi dell'art. 1, commi 54-89
 # OSS distance sale taxed at destination (§3.4): the rate and, when known, the VAT it implies.
 OSS = "Operazione soggetta a IVA nello Stato di destinazione – regime OSS, aliquota {rate} %"
 OSS_VAT = " (IVA € {vat})"
+# A non-EUR order converted to EUR (§9: issue in EUR, state the original total and the rate)
+# [PRACTICE wording].
+CONVERSION = "Importo originale {amount} {currency}, convertito al cambio BCE del {day}: 1 EUR = {rate} {currency}"
 
 
 def italian_number(value: Decimal, decimal_pos: int | None = None) -> str:
@@ -36,3 +40,10 @@ def oss_note(rate: Decimal, vat: Decimal | None = None) -> str:
     shown = rate.quantize(Decimal(1)) if rate == rate.to_integral_value() else rate.normalize()
     text = OSS.format(rate=italian_number(shown))
     return text + (OSS_VAT.format(vat=italian_number(vat, 2)) if vat is not None else "")
+
+
+def conversion_note(amount: Decimal, currency: str, rate: Decimal, rate_date: date) -> str:
+    """The note that states an order's original total and the ECB rate it was converted at."""
+    with translation.override("it"):
+        day = formats.date_format(rate_date, "SHORT_DATE_FORMAT")
+    return CONVERSION.format(amount=italian_number(amount, 2), currency=currency, day=day, rate=italian_number(rate))

@@ -79,3 +79,11 @@ def test_pro_rata_split_always_sums_to_the_amount(amount, weights):
     for weight, share in zip(weights, shares, strict=True):
         exact = amount * weight / total if total else amount / len(weights)
         assert abs(share - exact) < D("0.01")
+
+
+def test_the_conversion_note_states_the_original_total_and_the_rate_in_italian():
+    from taxes.wording import conversion_note
+
+    assert conversion_note(D("1234.5"), "USD", USD.rate, USD.rate_date) == (
+        "Importo originale 1.234,50 USD, convertito al cambio BCE del 05/03/2026: 1 EUR = 1,0850 USD"
+    )
