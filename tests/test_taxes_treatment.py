@@ -53,6 +53,7 @@ ROWS = [
     ({"region": "export", "dest": "GB"}, "export", "0", "N3.1", wording.EXPORT, False, "§0 row 8"),
     ({"region": "export", "dest": "US", "buyer": "business"}, "export", "0", "N3.1", wording.EXPORT, False, "§0 row 8"),
     ({"goods": "margin", "region": "export", "dest": "CH"}, "export", "0", "N3.1", wording.EXPORT, False, "§0 row 9"),
+    ({"region": "export", "dest": "IT"}, "export", "0", "N3.1", wording.EXPORT, False, "§0 row 8"),  # Livigno
     ({"regime": "forfettario"}, "forfettario", "0", "N2.2", wording.FORFETTARIO, True, "§13"),
     ({"regime": "forfettario", "region": "eu", "dest": "DE", "oss": True}, "forfettario", "0", "N2.2",
      wording.FORFETTARIO, True, "§13"),
