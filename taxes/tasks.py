@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from .ecb import ecb_rates_refresh as refresh_service
 from .errors import EcbFeedError
@@ -16,7 +17,7 @@ logger = logging.getLogger(__name__)
 # retries every 30 minutes for a few hours; tomorrow's run catches up on anything still missed
 # (the 90-day feed), so giving up here loses nothing.
 @shared_task(bind=True, max_retries=6, soft_time_limit=60, time_limit=90)
-def ecb_rates_refresh(self):
+def ecb_rates_refresh(self: Task[Any, Any]) -> int:
     try:
         result = refresh_service()
     except EcbFeedError as exc:

@@ -65,10 +65,13 @@ def _soap_service() -> Any:
     from zeep import Client, Settings
     from zeep.transports import Transport
 
-    transport = Transport(
+    transport = Transport(  # type: ignore[no-untyped-call]
         session=build_session("vies"), timeout=settings.VIES_TIMEOUT, operation_timeout=settings.VIES_TIMEOUT
     )
-    return Client(settings.VIES_WSDL_URL, transport=transport, settings=Settings(forbid_dtd=True)).service
+    client = Client(  # type: ignore[no-untyped-call]
+        settings.VIES_WSDL_URL, transport=transport, settings=Settings(forbid_dtd=True)
+    )
+    return client.service
 
 
 def _text(value: object) -> str:
@@ -79,7 +82,7 @@ def _text(value: object) -> str:
 def _json_safe(answer: object) -> dict[str, Any]:
     from zeep.helpers import serialize_object
 
-    data = serialize_object(answer, dict)
+    data = serialize_object(answer, dict)  # type: ignore[no-untyped-call]
     return json.loads(json.dumps(data, default=str)) if isinstance(data, dict) else {}
 
 
@@ -166,8 +169,9 @@ def _recent_valid(
 ) -> VatNumberCheck | None:
     since = timezone.now() - timedelta(days=max_age_days)
     checks = VatNumberCheck.objects.filter(
-        country=vat.country, number=vat.number, result=Result.VALID, checked_at__gte=since, tenant_id=tenant_id
+        country=vat.country, number=vat.number, result=Result.VALID, checked_at__gte=since
     )
+    checks = checks.filter(tenant__isnull=True) if tenant_id is None else checks.filter(tenant_id=tenant_id)
     if requester:
         checks = checks.filter(requester=requester)
     return checks.order_by("-checked_at").first()
