@@ -147,7 +147,7 @@ def _language_for(user: User) -> str:
 
 def _action_url(kind: str, context: dict) -> str:
     path = context.get("url") if kind == NotificationKind.EINVOICE_DISCARDED and context.get("url") else None
-    return public_url(path or reverse(ACTION_URL_NAMES[kind]))
+    return public_url(path or reverse(ACTION_URL_NAMES[NotificationKind(kind)]))
 
 
 def _with_absolute_links(kind: str, context: dict) -> dict:

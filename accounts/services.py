@@ -87,7 +87,7 @@ def preregistration_queue_approved_email(*, preregistration_id: int) -> None:
     """E-mail the requester once the approval is committed (accounts.tasks)."""
     from .tasks import send_preregistration_approved  # the task module imports this one
 
-    send_preregistration_approved.delay_on_commit(preregistration_id)
+    transaction.on_commit(lambda: send_preregistration_approved.delay(preregistration_id))
 
 
 def _approved_recipient(preregistration: PreRegistration) -> User | None:
@@ -107,7 +107,7 @@ def preregistration_notify_approved(*, preregistration_id: int) -> bool:
         .first()
     )
     recipient = _approved_recipient(preregistration) if preregistration else None
-    if recipient is None:
+    if preregistration is None or recipient is None:
         return False
     return notify_user(
         user=recipient,

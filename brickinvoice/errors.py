@@ -80,7 +80,7 @@ CATALOGUE: dict[str, ErrorText] = {
         "the plan includes API access, then retry.",
     ),
     "fatture_unavailable": ErrorText(
-        "Fatture in Cloud did not answer in time.",
+        "Fatture in Cloud could not be reached or did not answer in time.",
         "Nothing to do: the request is retried automatically. Before any retry we check that no "
         "invoice was already created.",
     ),

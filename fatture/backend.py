@@ -7,13 +7,14 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.core.cache import cache
 
 from accounts.models import Tenant
 from brickinvoice.errors import ErrorBox, ServiceError
 from invoicing.accounting import Document, Health, InvoiceDraft, MappedProduct, slot_label
 
 from . import documents
-from .cache import catalogue_cache_clear
+from .cache import REFUSAL_MEMORY, catalogue_cache_clear, missing_products_key, refusal_reread_key
 from .client import FattureClient
 from .connection import PACKAGE_KEY, connection_for, connection_issue
 from .errors import FattureAuthFailed, FattureNotConnected, NoCompanySelected
@@ -114,20 +115,30 @@ class FattureBackend:
 
     def explain_rejection(self, error: ServiceError, *, slots: list[str]) -> ServiceError:
         """A refused invoice whose mapped product was deleted in Fatture says so (Product {id} not
-        found): the catalogue is read again and checked against the slots the invoice used."""
+        found). The catalogue is read again at most once per REFUSAL_MEMORY for the company (a
+        refused sync of forty orders costs one catalogue read, not forty), and the products found
+        missing are remembered, so the remaining orders fail at once (``known_refusal``)."""
         if error.status not in (404, 422):
             return error
         tenant = self.connection.tenant
         mappings = mapping_for(tenant=tenant, connection=self.connection)
-        if mappings:
+        if mappings and cache.add(refusal_reread_key(self.company_id), 1, timeout=REFUSAL_MEMORY):
             catalogue_cache_clear(company_id=self.company_id)
-        for issue in mapping_check(tenant=tenant):
-            if issue.code == "product_not_found" and issue.at in slots:
-                return ServiceError(
-                    error.detail,
-                    code="product_not_found",
-                    status=error.status,
-                    product_id=mappings[issue.at].product_id,
-                    slot=slot_label(issue.at),
-                )
-        return error
+        missing = {
+            issue.at: mappings[issue.at].product_id
+            for issue in mapping_check(tenant=tenant)
+            if issue.code == "product_not_found" and issue.at in mappings
+        }
+        if missing:
+            cache.set(missing_products_key(self.company_id), missing, timeout=REFUSAL_MEMORY)
+        return self.known_refusal(slots=slots, detail=error.detail, status=error.status) or error
+
+    def known_refusal(self, *, slots: list[str], detail: str = "", status: int | None = None) -> ServiceError | None:
+        """The refusal already explained for one of ``slots`` (a deleted product), without a call."""
+        missing: dict[str, int] = cache.get(missing_products_key(self.company_id)) or {}
+        slot = next((s for s in slots if s in missing), None)
+        if slot is None:
+            return None
+        return ServiceError(
+            detail, code="product_not_found", status=status, product_id=missing[slot], slot=slot_label(slot)
+        )

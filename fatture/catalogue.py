@@ -14,7 +14,7 @@ from django.core.cache import cache
 
 from brickinvoice.errors import ServiceError, describe
 
-from .cache import CATALOGUE_CACHE_SECONDS, catalogue_cache_clear, products_key, vat_types_key
+from .cache import CATALOGUE_CACHE_SECONDS, catalogue_cache_clear, products_key, refusals_forget, vat_types_key
 from .client import FattureClient
 from .connection import company_lost_or, require_company
 from .errors import FattureNotFound, FatturePermissionDenied
@@ -198,6 +198,7 @@ def products_refresh(*, connection: FattureConnection) -> list[Product]:
     """Forget the cached lists, read them again, and refresh the snapshots of mapped products."""
     company_id = require_company(connection)
     catalogue_cache_clear(company_id=company_id)
+    refusals_forget(company_id=company_id)
     products = catalogue(connection=connection)
     by_id = {p.id: p for p in products}
     for mapping in ProductMapping.objects.filter(tenant=connection.tenant, company_id=company_id):

@@ -27,6 +27,7 @@ import requests
 from django.conf import settings
 from django.db import transaction
 
+from accounts.tasks import notify_owners_after_commit
 from brickinvoice.errors import describe
 from brickinvoice.http import ProviderSession, build_session
 
@@ -246,3 +247,7 @@ def _mark_needs_reconnect(row: FattureConnection, code: str, detail: str) -> Non
         ]
     )
     logger.warning("fatture connection %s needs reconnecting (%s)", row.public_id, code)
+    # The owners are told at once (throttled per day); reconnecting resolves it (invoicing).
+    notify_owners_after_commit(
+        tenant_id=row.tenant_id, kind="fatture_reconnect", context={"reason": str(describe(code).message)}
+    )

@@ -139,5 +139,6 @@ def raise_for_response(response: requests.Response) -> None:
     if status == 429:
         raise FattureQuotaExceeded(detail, status=status, retry_after=retry_after if retry_after is not None else 60)
     if status >= 500:
-        raise FattureUnavailable(detail, status=status)
+        # An answer came: Fatture's own error, not a timeout (the seller's message says which).
+        raise FattureUnavailable(detail, status=status, code="fatture_server_error")
     raise FattureBadRequest(detail, status=status)

@@ -19,6 +19,7 @@ from accounts.services import settings_for
 from brickinvoice.errors import ErrorBox, ServiceError
 from invoicing.accounting import MARGIN_SLOTS, MappedProduct, Slot, slot_label
 
+from .cache import refusals_forget
 from .catalogue import Product, catalogue, percent, snapshot
 from .connection import connection_for, connection_issue, require_company
 from .models import FattureConnection, ProductMapping
@@ -125,6 +126,7 @@ def mapping_save(
         mapping = mapping or ProductMapping(tenant=connection.tenant, company_id=company_id, slot=slot)
         snapshot(mapping, product)
         mapping.save()
+    refusals_forget(company_id=company_id)
     if subject is not None:
         connection.invoice_subject = subject.strip()[:300]
         connection.save(update_fields=["invoice_subject", "updated_at"])

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 from django.conf import settings
 from django.db import models
+from django.dispatch import Signal
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
@@ -27,6 +28,11 @@ from brickinvoice.errors import ServiceError
 
 if TYPE_CHECKING:
     from accounts.models import Tenant
+
+
+# Sent by a package (keyword ``tenant``) once the tenant's connection can invoice again: after a
+# (re)connect, or when a company is picked. Invoicing resumes what the lost connection paused.
+accounting_connected = Signal()
 
 
 # --- the slot vocabulary -------------------------------------------------------------------------
@@ -158,6 +164,10 @@ class AccountingBackend(Protocol):
     def explain_rejection(self, error: ServiceError, *, slots: list[str]) -> ServiceError:
         """What a refused invoice means for the seller: e.g. a mapped product of one of ``slots``
         was deleted (``product_not_found``). Returns ``error`` itself when nothing better is known."""
+
+    def known_refusal(self, *, slots: list[str]) -> ServiceError | None:
+        """A refusal already explained for one of ``slots`` (e.g. its product was deleted), so the
+        order fails at once with the same explanation and no call (``explain_rejection`` learns it)."""
 
     def view_url(self, document_id: int) -> str:
         """Where the seller opens the document in the package."""

@@ -27,7 +27,11 @@ class InvoicingConfig(AppConfig):
 
     def ready(self):
         from accounts.signals import seller_settings_changed
+        from marketplaces.signals import store_imported
 
         from . import receivers
+        from .accounting import accounting_connected
 
         seller_settings_changed.connect(receivers.apply_schedule, dispatch_uid="invoicing-apply-schedule")
+        store_imported.connect(receivers.queue_after_import, dispatch_uid="invoicing-queue-after-import")
+        accounting_connected.connect(receivers.resume_after_reconnect, dispatch_uid="invoicing-resume-after-reconnect")

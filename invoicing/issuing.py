@@ -128,6 +128,9 @@ def _invoice_submit(invoice: Invoice) -> None:
         raise PlanError(DATA_HELD, " ".join(problems))
     backend = backend_for_tenant(invoice.tenant)  # raises fatture_auth_failed / no_company_selected
     plan = build_plan(order, list(order.items.all()), rules, backend.slot_products(), computed_total=as_computed)
+    refusal = backend.known_refusal(slots=plan.slots)
+    if refusal is not None:
+        raise refusal
     marker = f"BrickInvoice order {order.public_id}"
     client_id = customer_sync(backend=backend, tenant=invoice.tenant, order=order)
 

@@ -58,6 +58,7 @@ class OrderLike(Protocol):
     credit: Decimal
     coupon: Decimal
     amount_paid_to_seller: Decimal
+    quarantined: bool
 
 
 class ItemLike(Protocol):
@@ -131,6 +132,8 @@ def ineligibility_reason(order: OrderLike, rules: SellerRules, *, already_invoic
         return "already invoiced"
     if order.status == OrderStatus.CANCELLED:
         return "cancelled"
+    if order.quarantined:
+        return "its marketplace data could not be read (see the order's problems)"
     if order.status not in set(rules.invoiceable_statuses):
         return f"status '{order.status}' is not in your invoiceable statuses"
     if rules.cutoff_date and _as_date(order.ordered_at) < rules.cutoff_date:

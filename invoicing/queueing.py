@@ -63,9 +63,10 @@ CONNECTION_ERRORS = ("fatture_auth_failed", "fatture_not_connected", "no_company
 def eligible_orders(*, tenant: Tenant, store_id: int | None = None):
     """Orders that should have an invoice and have none yet (or one that was skipped)."""
     rules = seller_rules_for(tenant)
-    orders = Order.objects.filter(tenant=tenant, status__in=list(rules.invoiceable_statuses)).exclude(
-        status="cancelled"
-    )
+    # A quarantined order's data could not be read: it holds placeholders, never an invoice.
+    orders = Order.objects.filter(
+        tenant=tenant, status__in=list(rules.invoiceable_statuses), quarantined=False
+    ).exclude(status="cancelled")
     if store_id:
         orders = orders.filter(store_id=store_id)
     if rules.cutoff_date:
@@ -95,7 +96,9 @@ def invoices_queue_eligible(*, tenant: Tenant, store_id: int | None = None, sync
         )
         waiting = Invoice.objects.filter(order_id__in=order_ids, state__in=[S.PENDING, S.SKIPPED])
         waiting.filter(state=S.SKIPPED).update(state=S.PENDING, next_attempt_at=None, queued_at=None)
-        waiting.update(sync_run=sync_run, sort_at=_sort_at(seller_rules_for(tenant).invoice_date_policy))
+        waiting.update(sort_at=_sort_at(seller_rules_for(tenant).invoice_date_policy))
+        if sync_run:  # an import outside a run (e.g. right after connecting) keeps the run it had
+            waiting.update(sync_run=sync_run)
         # Waiting invoices go to the company the seller invoices from now, except one whose earlier
         # attempt may have reached another company (`uncertain`: its look-up must ask that one).
         waiting.filter(uncertain=False).update(company_id=company_id)

@@ -1,9 +1,40 @@
-"""accounts cannot import invoicing (dependencies point one way), so it signals; we follow."""
+"""Signals from the layers below (accounts, marketplaces, the accounting package), and what
+invoicing does about them. Those layers cannot import invoicing (dependencies point one way)."""
+
+from __future__ import annotations
+
+from typing import Any
 
 from django.db import transaction
 
+from accounts.models import Tenant
+from accounts.notifications import notification_resolved
+from marketplaces.models import StoreConnection
+
+from . import queueing
+from .accounting import account_of
 from .schedules import sync_schedule_apply
+from .tasks import kick_dispatcher
 
 
-def apply_schedule(sender, settings, **kwargs):
+def apply_schedule(sender: Any, settings: Any, **kwargs: Any) -> None:
     transaction.on_commit(lambda: sync_schedule_apply(tenant=settings.tenant))
+
+
+def queue_after_import(sender: Any, store_id: int, result: Any, **kwargs: Any) -> None:
+    """Any import — the one right after connecting a store included — queues the invoices of the
+    orders it made eligible (idempotent: waiting invoices keep their place and their message)."""
+    store = StoreConnection.objects.select_related("tenant").filter(id=store_id).first()
+    if store is None:
+        return
+    queueing.invoices_queue_eligible(tenant=store.tenant, store_id=store_id)
+    kick_dispatcher(account_of(store.tenant))
+
+
+def resume_after_reconnect(sender: Any, tenant: Tenant, **kwargs: Any) -> None:
+    """The seller reconnected the accounting package (or picked its company): what the revoked or
+    missing connection paused goes back to the queue by itself, and the reconnect e-mail may be
+    sent again if the problem ever comes back."""
+    if queueing.invoices_resume_after_reconnect(tenant=tenant):
+        kick_dispatcher(account_of(tenant))
+    notification_resolved(tenant=tenant, kind="fatture_reconnect")

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import Count, Min, Q
+from django.utils.translation import gettext_lazy as _
+
 from accounts.models import Tenant
 from accounts.services import settings_for
 from brickinvoice.errors import ErrorBox, ServiceError, describe
 from marketplaces.models import Order
 
+from . import decisions
 from .accounting import backend_for_tenant, health_for_tenant
-from .models import Invoice
+from .decisions import DATA_HELD
+from .models import Invoice, OrderDecision
 from .plan import PlanError, PlanPreview, build_plan, ineligibility_reason
 from .rules import seller_rules_for
 from .schedules import interval_of
+
+STORES_URL = "/home/stores/"
+NO_STORE = "Not connected"
 
 
 @dataclass
@@ -45,11 +53,11 @@ def connection_health(*, tenant: Tenant) -> list[Health]:
     if not rows:
         rows.append(
             Health(
-                label="Stores",
+                label=str(_("Stores")),
                 ok=False,
-                status="Not connected",
-                hint="Connect your BrickLink or BrickOwl store.",
-                url="/home/stores/",
+                status=NO_STORE,
+                hint=str(_("Connect your BrickLink or BrickOwl store.")),
+                url=STORES_URL,
             )
         )
     accounting = health_for_tenant(tenant)
@@ -84,3 +92,61 @@ def invoice_preview(*, order: Order) -> PlanPreview:
     for message in getattr(order, "data_errors", None) or []:
         preview.warnings.append(message)
     return preview
+
+
+def sync_blocker(health: list[Health]) -> str:
+    """Why "Sync now" cannot lead to an invoice yet ("" when it can): no store connected, or the
+    accounting package not connected, without a company or with an incomplete mapping. The last
+    row of ``connection_health`` is the accounting package's."""
+    *stores, accounting = health
+    if not any(row.url == STORES_URL and row.status != NO_STORE for row in stores):
+        return str(_("connect your BrickLink or BrickOwl store first."))
+    if not accounting.ok:
+        return f"{accounting.status} — {accounting.hint or accounting.detail}"
+    return ""
+
+
+@dataclass(frozen=True)
+class RetryingSummary:
+    """Invoices that retry by themselves (after an error, or when the quota allows): nothing for
+    the seller to do, so they are counted apart from the ones that need an action."""
+
+    count: int
+    waiting_for_quota: int
+    next_attempt_at: object
+
+
+def retrying_summary(*, tenant: Tenant) -> RetryingSummary:
+    rows = Invoice.objects.filter(tenant=tenant).filter(
+        Q(state=Invoice.State.FAILED) | Q(state=Invoice.State.PENDING, error_code="fatture_quota")
+    )
+    aggregate = rows.aggregate(
+        count=Count("id"),
+        quota=Count("id", filter=Q(error_code="fatture_quota")),
+        next=Min("next_attempt_at"),
+    )
+    return RetryingSummary(aggregate["count"], aggregate["quota"], aggregate["next"])
+
+
+@dataclass(frozen=True)
+class Question:
+    """What an order asks the seller (invoicing/decisions.py), with the answers it allows."""
+
+    code: str
+    problems: list[str]
+    choices: tuple[str, ...]
+
+
+def order_question(*, order: Order) -> Question | None:
+    """The open question of an order: held for its data (invoice as computed, skip, read again),
+    or unreadable (skip, read again). None when nothing is asked."""
+    invoice = Invoice.objects.filter(order=order).first()
+    if invoice is not None and invoice.state in (Invoice.State.ISSUED, Invoice.State.SKIPPED):
+        return None
+    K = OrderDecision.Kind
+    problems = decisions.order_problems(order)
+    if order.quarantined or (invoice and invoice.error_code == "order_data_invalid"):
+        return Question("order_data_invalid", problems, (K.SKIP, K.REREAD))
+    if invoice is not None and invoice.state == Invoice.State.NEEDS_ATTENTION and invoice.error_code == DATA_HELD:
+        return Question(DATA_HELD, problems or [invoice.error_detail], (K.INVOICE_AS_COMPUTED, K.SKIP, K.REREAD))
+    return None

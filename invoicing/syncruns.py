@@ -30,7 +30,7 @@ def sync_run_start(*, tenant: Tenant, trigger: str) -> SyncRun | None:
     ).update(state=SyncRun.State.FAILED, finished_at=timezone.now(), message=_("Stopped: took longer than two hours."))
     if SyncRun.objects.filter(tenant=tenant, state=SyncRun.State.RUNNING).exists():
         return None
-    stores = tenant.stores.filter(status="active").count()
+    stores = tenant.stores.exclude(status="disconnected").count()
     return SyncRun.objects.create(tenant=tenant, trigger=trigger, stores_total=stores)
 
 

@@ -14,10 +14,11 @@ from celery import shared_task
 from django.db import transaction
 
 from accounts.models import Tenant
-from marketplaces.models import StoreConnection
-from marketplaces.services import store_import_orders
+from marketplaces.models import Order, StoreConnection
+from marketplaces.services import order_reread_request, store_import_orders
+from marketplaces.tasks import import_store
 
-from . import issuing, queueing, schedules, syncruns
+from . import digest, issuing, queueing, schedules, syncruns
 from .accounting import account_of
 from .models import SyncRun
 
@@ -93,7 +94,9 @@ def import_store_and_queue(store_id: int, run_id: int | None = None) -> None:
     try:
         result = store_import_orders(store_id=store_id)
         imported, calls = result.orders_created + result.orders_updated, result.api_calls
-        if result.stopped_reason:
+        # An import already running (e.g. the one right after connecting) is joined, not an error:
+        # its end queues the invoices of what it imported (receivers.queue_after_import).
+        if result.stopped_reason and not result.already_running:
             message = f"{store}: {result.stopped_reason}"
     except Exception as exc:  # the store's own status carries the detail; the run goes on
         logger.exception("import of store %s failed", store_id)
@@ -113,7 +116,8 @@ def sync_tenant(tenant_id: int, trigger: str = SyncRun.Trigger.SCHEDULE, run_id:
     )
     if run is None:
         return
-    store_ids = list(tenant.stores.filter(status="active").values_list("id", flat=True))
+    # Stores that need attention are tried too: credentials that work again recover by themselves.
+    store_ids = list(tenant.stores.exclude(status="disconnected").values_list("id", flat=True))
     if not store_ids:
         queueing.invoices_queue_eligible(tenant=tenant, sync_run=run)
         kick_dispatcher(account_of(tenant))
@@ -129,6 +133,22 @@ def dispatch_syncs() -> int:
     for tenant_id in due:
         sync_tenant.delay(tenant_id, SyncRun.Trigger.SCHEDULE)
     return len(due)
+
+
+# The seller asked to read one order again: mark it, then import its store (the import's end
+# queues the invoice again through receivers.queue_after_import).
+@shared_task(soft_time_limit=30, time_limit=60)
+def reread_order(order_id: int) -> None:
+    order = Order.objects.filter(id=order_id).first()
+    if order is not None:
+        order_reread_request(order=order)
+        import_store.delay(order.store_id)
+
+
+# Once a day: owners hear about the orders that need them. A mail-server hiccup retries.
+@shared_task(autoretry_for=(OSError,), retry_backoff=300, max_retries=3, soft_time_limit=600, time_limit=660)
+def send_daily_digests() -> int:
+    return digest.digests_send()
 
 
 # The safety net for lost messages (Redis restarted without persistence) and dead workers: rows

@@ -11,4 +11,5 @@ urlpatterns = [
     path("invoices/<uuid:public_id>/retry", views.invoice_retry, name="invoice_retry"),
     path("orders/<uuid:public_id>/preview", views.order_preview, name="order_preview"),
     path("orders/<uuid:public_id>/invoice-now", views.order_invoice_now, name="order_invoice_now"),
+    path("orders/<uuid:public_id>/decide", views.order_decide, name="order_decide"),
 ]

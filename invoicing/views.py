@@ -5,30 +5,36 @@ from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.access import get_for_tenant_or_404, tenant_queryset, tenant_required
 from marketplaces.models import Order
 
-from . import queueing, selectors, syncruns
-from .models import Invoice, SyncRun
-from .tasks import kick_dispatcher, sync_tenant
+from . import decisions, queueing, selectors, syncruns
+from .forms import DecisionForm
+from .models import Invoice, OrderDecision, SyncRun
+from .tasks import kick_dispatcher, reread_order, sync_tenant
 
 
 @tenant_required
 def dashboard(request):
     tenant = request.tenant
     counts = dict(tenant_queryset(request, Invoice).order_by().values_list("state").annotate(n=Count("id")))
+    health = selectors.connection_health(tenant=tenant)
     context = {
-        "health": selectors.connection_health(tenant=tenant),
+        "health": health,
         "counts": [(label, counts.get(value, 0), value) for value, label in Invoice.State.choices],
+        # Needs the seller (an action or a decision) vs. retrying by itself (nothing to do).
         "failures": tenant_queryset(request, Invoice)
-        .filter(state__in=[Invoice.State.NEEDS_ATTENTION, Invoice.State.FAILED])
+        .filter(state=Invoice.State.NEEDS_ATTENTION)
         .select_related("order")
         .order_by("-updated_at")[:10],
+        "retrying": selectors.retrying_summary(tenant=tenant),
         "run": tenant_queryset(request, SyncRun).order_by("-started_at").first(),
         "schedule": selectors.schedule_info(tenant=tenant),
         "eligible_waiting": queueing.eligible_orders(tenant=tenant).count(),
+        "sync_blocker": selectors.sync_blocker(health),
     }
     return render(request, "invoicing/dashboard.html", context)
 
@@ -36,6 +42,10 @@ def dashboard(request):
 @tenant_required
 @require_POST
 def sync_now(request):
+    blocker = selectors.sync_blocker(selectors.connection_health(tenant=request.tenant))
+    if blocker:
+        messages.error(request, _("Nothing can be invoiced yet: %(reason)s") % {"reason": blocker})
+        return redirect("invoicing:dashboard")
     run = syncruns.sync_run_start(tenant=request.tenant, trigger=SyncRun.Trigger.MANUAL)
     if run is None:
         messages.info(request, "A sync is already running; its progress is shown below.")
@@ -86,7 +96,37 @@ def retry_all_failed(request):
 def order_preview(request, public_id):
     order = get_for_tenant_or_404(request, Order.objects.select_related("store"), public_id=public_id)
     preview = selectors.invoice_preview(order=order)
-    return render(request, "invoicing/preview.html", {"order": order, "preview": preview})
+    context = {
+        "order": order,
+        "preview": preview,
+        "question": selectors.order_question(order=order),
+        "decisions": decisions.decisions_of(order),
+        "decide_form": DecisionForm(),
+    }
+    return render(request, "invoicing/preview.html", context)
+
+
+@tenant_required
+@require_POST
+def order_decide(request, public_id):
+    """The seller's answer to a held order: invoice as computed, do not invoice, or read again."""
+    order = get_for_tenant_or_404(request, Order.objects.select_related("store"), public_id=public_id)
+    question = selectors.order_question(order=order)
+    form = DecisionForm(request.POST, choices=question.choices if question else ())
+    if question is None or not form.is_valid():
+        messages.error(request, _("This order has no open question, or the answer was not one of the choices."))
+        return redirect("invoicing:order_preview", public_id=order.public_id)
+    kind = form.cleaned_data["kind"]
+    decisions.order_decide(
+        order=order, kind=kind, reason=form.cleaned_data["reason"], user=request.user, question_code=question.code
+    )
+    if kind == OrderDecision.Kind.REREAD:
+        reread_order.delay_on_commit(order.id)
+        messages.success(request, _("The order is read again from the marketplace; its invoice follows by itself."))
+    else:
+        kick_dispatcher(order.invoice.company_id if hasattr(order, "invoice") else None)
+        messages.success(request, _("Your decision is recorded."))
+    return redirect("invoicing:order_preview", public_id=order.public_id)
 
 
 @tenant_required

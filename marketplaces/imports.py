@@ -27,7 +27,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.choices import DEFAULT_INVOICEABLE_STATUSES, OrderStatus
+from accounts.notifications import notification_resolved
 from accounts.services import settings_for
+from accounts.tasks import notify_owners_after_commit
 from brickinvoice.errors import ServiceError
 
 from .boundary import excerpt
@@ -54,7 +56,7 @@ FAILURES_BEFORE_QUARANTINE = 3
 FAILURE_SPAN = timedelta(minutes=30)
 # This many detail calls in a row unreachable: the marketplace is down, not one order.
 UNREACHABLE_STREAK = 5
-# Quarantined orders read again per import (by id, when their ``reread_at`` is due).
+# Orders read again per import (by id, when their ``reread_at`` is due: quarantined or asked for).
 REREADS_PER_IMPORT = 20
 MAX_TRACKED_FAILURES = 500
 MAX_RESULT_PROBLEMS = 50
@@ -496,11 +498,11 @@ def _select(
 
 
 def _due_rereads(store: StoreConnection) -> dict[str, ListedOrder]:
-    """Quarantined orders due for another read (``reread_at``), each with a stand-in listing row
-    for when the listing no longer shows it (BrickOwl's window moved on): it is read by id. A
-    clean read lifts the quarantine."""
+    """Orders due for another read (``reread_at``: quarantined ones, and those the seller asked to
+    read again), each with a stand-in listing row for when the listing no longer shows it
+    (BrickOwl's window moved on): it is read by id. A clean read lifts the quarantine."""
     due = (
-        Order.objects.filter(store=store, quarantined=True, reread_at__lte=timezone.now())
+        Order.objects.filter(store=store, reread_at__lte=timezone.now())
         .order_by("reread_at")
         .values_list("marketplace_order_id", "ordered_at", "status", "list_marker")[:REREADS_PER_IMPORT]
     )
@@ -567,9 +569,20 @@ def _finish(
     live = StoreConnection.objects.filter(pk=store.pk).exclude(status=StoreConnection.Status.DISCONNECTED)
     if error is not None and not error.transient:
         live.update(status=StoreConnection.Status.NEEDS_ATTENTION)
+        if isinstance(error, BadCredentials):  # the owners are told at once (throttled per day)
+            notify_owners_after_commit(
+                tenant_id=store.tenant_id,
+                kind="store_credentials_refused",
+                context={
+                    "store_name": store.display_name,
+                    "marketplace": store.get_marketplace_display(),
+                    "reason": str(error.text.message),
+                },
+            )
     elif result.listing_read:
         # The marketplace took the credentials: a store that needed attention is fine again.
         live.update(status=StoreConnection.Status.ACTIVE)
+        notification_resolved(tenant=store.tenant, kind="store_credentials_refused")
 
 
 # -- the BrickLink call budget --------------------------------------------------------------------

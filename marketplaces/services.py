@@ -11,6 +11,7 @@
 import hashlib
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Tenant
 from brickinvoice.fields import mask
@@ -19,7 +20,7 @@ from .bricklink.client import BrickLinkClient, BrickLinkCredentials
 from .brickowl.client import BrickOwlClient
 from .errors import BadCredentials
 from .imports import DEFAULT_NAMES, ImportResult, bricklink_daily_budget, roll_day, store_import_orders
-from .models import Marketplace, StoreConnection
+from .models import Marketplace, Order, StoreConnection
 
 # The import lives in ``imports``; these names stay importable from here for the layers above.
 __all__ = [
@@ -139,3 +140,9 @@ def _count_calls(store: StoreConnection, calls: int) -> None:
 def _clear_error(store: StoreConnection) -> None:
     store.last_error_code = store.last_error_message = store.last_error_detail = ""
     store.last_error_at = None
+
+
+def order_reread_request(*, order: Order) -> None:
+    """The seller asked to read the order again from the marketplace: the store's next import
+    fetches it by id whatever its listing row says (the caller starts that import)."""
+    Order.objects.filter(pk=order.pk).update(reread_at=timezone.now())

@@ -1,13 +1,14 @@
 """Fake third-party endpoints, mounted under /sandbox/ only when SANDBOX is on.
 
 ``bricklink/`` mirrors ``https://api.bricklink.com/api/store/v1``, ``brickowl/`` mirrors
-``https://api.brickowl.com/v1`` and ``fatture/`` mirrors ``https://api-v2.fattureincloud.it``,
+``https://api.brickowl.com/v1``, ``fatture/`` mirrors ``https://api-v2.fattureincloud.it`` and
+``ecb/`` mirrors ``https://www.ecb.europa.eu/stats/eurofxref``,
 so the product's clients only change their base URL (settings point there when SANDBOX is on).
 """
 
 from django.urls import path, re_path
 
-from . import bricklink, brickowl, fatture_api, fatture_oauth, views
+from . import bricklink, brickowl, ecb, fatture_api, fatture_oauth, views
 
 app_name = "sandbox"
 
@@ -41,4 +42,7 @@ urlpatterns = [
     path("fatture/c/<int:company_id>/issued_documents", fatture_api.documents),
     path("fatture/c/<int:company_id>/issued_documents/<int:document_id>", fatture_api.document_detail),
     re_path(r"^fatture/(?P<rest>.*)$", fatture_api.not_found),
+    # ECB reference rates (the daily and 90-day feeds)
+    path("ecb/eurofxref-daily.xml", ecb.daily),
+    path("ecb/eurofxref-hist-90d.xml", ecb.history_90d),
 ]

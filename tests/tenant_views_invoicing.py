@@ -22,6 +22,7 @@ def _run(tenant):
 INVOICING_OBJECT_VIEWS: dict[str, tuple] = {
     "invoicing:order_preview": (_order, ["GET"]),
     "invoicing:order_invoice_now": (_order, ["POST"]),
+    "invoicing:order_decide": (_order, ["POST"]),
     "invoicing:invoice_retry": (_invoice, ["POST"]),
     "invoicing:sync_progress": (_run, ["GET"]),
 }

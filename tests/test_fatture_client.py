@@ -423,18 +423,20 @@ def test_404_is_not_found_for_the_caller_to_map(rsps):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "failure",
+    ("failure", "code"),
     [
-        {"status": 502, "body": "Bad Gateway"},
-        {"body": requests.Timeout("read timed out")},
-        {"body": requests.ConnectionError("connection refused")},
+        ({"status": 502, "body": "Bad Gateway"}, "fatture_server_error"),
+        ({"body": requests.Timeout("read timed out")}, "fatture_unavailable"),
+        ({"body": requests.ConnectionError("connection refused")}, "fatture_unavailable"),
     ],
 )
-def test_5xx_and_network_failures_are_transient_unavailable(rsps, failure):
+def test_5xx_and_network_failures_are_transient_and_say_which(rsps, failure, code):
+    """A 500 is "Fatture in Cloud had an internal error", not "did not answer in time"."""
     rsps.add(responses.GET, api(VAT_PATH), **failure)
     with pytest.raises(FattureUnavailable) as exc:
         FattureClient(FattureConnectionFactory()).get(VAT_PATH)
-    assert (exc.value.code, exc.value.transient) == ("fatture_unavailable", True)
+    assert (exc.value.code, exc.value.transient) == (code, True)
+    assert ("internal error" in exc.value.text.message) == (code == "fatture_server_error")
 
 
 # --- secrets -------------------------------------------------------------------------------------

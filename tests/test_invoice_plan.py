@@ -38,6 +38,7 @@ class Order:
     coupon: D = D("0")
     marketplace_tax: D = D("0")
     amount_paid_to_seller: D = D("0")
+    quarantined: bool = False
 
 
 VAT22, VAT_EXPORT, VAT_EU, VAT_MARGIN = (1, D("22")), (6, D("0")), (7, D("0")), (8, D("0"))

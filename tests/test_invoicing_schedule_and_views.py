@@ -112,10 +112,34 @@ def test_two_dispatchers_at_once_never_claim_a_tenant_twice():
     assert sorted(results[1]) == sorted(t.id for t in tenants[:3])
 
 
+def test_sync_now_with_nothing_connected_is_refused_with_the_reason(owner_client, tenant):
+    response = owner_client.post(reverse("invoicing:sync_now"), follow=True)
+    assert SyncRun.objects.filter(tenant=tenant).count() == 0
+    assert "connect your BrickLink or BrickOwl store first" in response.content.decode()
+
+
+def test_dashboard_disables_sync_now_until_invoicing_can_work(owner_client, tenant):
+    html = owner_client.get(reverse("invoicing:dashboard")).content.decode()
+    assert 'data-testid="sync-blocker"' in html and "disabled" in html
+
+
 def test_sync_now_starts_one_run_and_not_two(owner_client, tenant, django_capture_on_commit_callbacks):
+    from django.conf import settings as django_settings
+
+    from tests.factories import StoreConnectionFactory
+
     connected_seller(tenant)
-    # No store: no third-party call at all.
-    with responses.RequestsMock(), django_capture_on_commit_callbacks(execute=True):
+    StoreConnectionFactory(
+        tenant=tenant,
+        marketplace="bricklink",
+        credentials='{"consumer_key": "ck", "consumer_secret": "cs", "token_value": "tv", "token_secret": "ts"}',
+    )
+    with responses.RequestsMock() as rsps, django_capture_on_commit_callbacks(execute=True):
+        rsps.add(
+            responses.GET,
+            f"{django_settings.BRICKLINK_API_URL}/orders",
+            json={"meta": {"description": "OK", "message": "OK", "code": 200}, "data": []},
+        )
         owner_client.post(reverse("invoicing:sync_now"))
     run = SyncRun.objects.get(tenant=tenant)
     assert run.trigger == "manual" and run.state == "finished"

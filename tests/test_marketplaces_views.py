@@ -269,8 +269,9 @@ def test_import_now_queues_the_import_after_commit_and_it_runs(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = member_client.post(reverse("marketplaces:store_import", args=[store.public_id]))
 
-    # The view queues the import; the import, once done, announces itself (store_imported).
-    assert response.status_code == 302 and len(callbacks) == 2
+    # The view queues the import; the import, once done, announces itself (store_imported), and
+    # invoicing's receiver then asks the dispatcher for a pass.
+    assert response.status_code == 302 and len(callbacks) >= 2
     assert Order.objects.filter(store=store, marketplace_order_id="1001").exists()
 
 

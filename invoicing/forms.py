@@ -1,0 +1,31 @@
+"""Forms of the invoicing pages: no third-party call in here (style: logic in services)."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import OrderDecision
+
+
+class DecisionForm(forms.Form):
+    """The seller's answer to an order's question; the choices offered depend on the question."""
+
+    kind = forms.ChoiceField(label=_("Your decision"), choices=OrderDecision.Kind.choices, widget=forms.RadioSelect)
+    reason = forms.CharField(
+        label=_("Note for your accountant"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Why you decided so; it is kept with the order."),
+    )
+
+    def __init__(self, *args, choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        if choices:
+            allowed = set(choices)
+            self.fields["kind"].choices = [c for c in OrderDecision.Kind.choices if c[0] in allowed]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == OrderDecision.Kind.SKIP and not (data.get("reason") or "").strip():
+            self.add_error("reason", _("Say why it is not invoiced: your accountant will ask."))
+        return data
