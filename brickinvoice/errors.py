@@ -7,6 +7,8 @@ on the object that failed, and templates show them. No secret ever goes into ``d
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy as _
+
 
 @dataclass(frozen=True)
 class ErrorText:
@@ -82,6 +84,47 @@ CATALOGUE: dict[str, ErrorText] = {
         "Fatture in Cloud did not answer in time.",
         "Nothing to do: the request is retried automatically. Before any retry we check that no "
         "invoice was already created.",
+    ),
+    # Fatture in Cloud: e-invoicing (SDI), corrispettivi, webhooks
+    "einvoice_not_in_plan": ErrorText(
+        _("Your Fatture in Cloud plan does not include electronic invoices."),
+        _("Upgrade the plan in Fatture in Cloud, or turn e-invoicing off in the settings, then retry."),
+    ),
+    "receipts_not_in_plan": ErrorText(
+        _("Your Fatture in Cloud plan does not include the corrispettivi register."),
+        _(
+            "Recording corrispettivi needs Fatture in Cloud Premium, Premium Plus or Complete. Upgrade the "
+            "plan, or issue invoices to private buyers instead, then retry."
+        ),
+    ),
+    "fatture_scope_missing": ErrorText(
+        _("Fatture in Cloud has not given us the permission this needs yet."),
+        _(
+            "Reconnect Fatture in Cloud on the Accounting page and approve the new permissions "
+            "(credit notes, corrispettivi, VAT types), then retry."
+        ),
+    ),
+    "fatture_webhooks_unavailable": ErrorText(
+        _("Fatture in Cloud does not send us instant e-invoice updates for this account."),
+        _("Nothing to do: we check the e-invoice status regularly instead."),
+    ),
+    "einvoice_buyer_incomplete": ErrorText(
+        _("This e-invoice cannot be built: the buyer's tax data is incomplete or invalid."),
+        _(
+            "Complete the buyer's data named below (codice fiscale, VAT number or recipient code), or "
+            "record the sale without an e-invoice, then retry."
+        ),
+    ),
+    "einvoice_xml_invalid": ErrorText(
+        _("Fatture in Cloud's check of the e-invoice found problems."),
+        _("Correct what the problems below name (customer, products or VAT types), then press Fix and resend."),
+    ),
+    "einvoice_rejected": ErrorText(
+        _("The e-invoice was rejected by SDI or by the customer."),
+        _(
+            "Read the reason below, correct it and press Fix and resend: SDI expects the corrected invoice "
+            "within five days."
+        ),
     ),
     # Marketplaces
     "marketplace_bad_credentials": ErrorText(
