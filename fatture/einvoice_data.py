@@ -119,6 +119,14 @@ def foreign_tax_id(iso: str, value) -> str:
     return (number or iso + FOREIGN_PLACEHOLDER_ID)[:30]
 
 
+def valid_codice_fiscale(code: str) -> bool:
+    """A person's 16-character codice fiscale, or a company's 11 digits (never with an "IT"
+    prefix: that is a VAT number, and on the codice fiscale it causes 00324, docs §8.6)."""
+    if len(code) == 11:
+        return code.isdigit() and iva.is_valid(code)
+    return len(code) == 16 and codicefiscale.is_valid(code)
+
+
 def _recipient(data: dict, problems: list, warnings: list) -> dict:
     """ei_code and PEC of an Italian buyer (docs §6, §8.5): a 7-character code, else a PEC with
     0000000, else 0000000 alone (the invoice waits in the buyer's tax area)."""
@@ -177,7 +185,7 @@ def _italian(data: dict) -> BuyerFields:
             problems.append(Problem("00305", _("The buyer's VAT number is not a valid Italian P.IVA."), "vat"))
         fields["vat_number"] = vat
         # Both only when both are valid: an incoherent pair is 00324 (docs §8.6).
-        valid_cf = bool(tax_code) and (codicefiscale.is_valid(tax_code) or iva.is_valid(tax_code))
+        valid_cf = valid_codice_fiscale(tax_code)
         if tax_code and not valid_cf:
             warnings.append(Problem("00324", _("The codice fiscale looks wrong and is left out."), "tax_code"))
         fields["tax_code"] = tax_code if valid_cf else ""
@@ -191,7 +199,7 @@ def _italian(data: dict) -> BuyerFields:
             problems.append(
                 Problem("00417", _("An Italian private buyer needs a codice fiscale for an e-invoice."), "tax_code")
             )
-        elif not (codicefiscale.is_valid(tax_code) or iva.is_valid(tax_code)):
+        elif not valid_codice_fiscale(tax_code):
             problems.append(Problem("00306", _("The buyer's codice fiscale is not valid."), "tax_code"))
         fields.update(vat_number="", tax_code=tax_code)
     return BuyerFields(kind, fields, tuple(problems), tuple(warnings))
