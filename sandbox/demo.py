@@ -19,7 +19,11 @@ What the demo shows:
   studio, controls "Verdi Mattoncini S.n.c."; each company has VAT types (22 %, 10 %, 4 %, 0 %
   art. 8 export N3.1, 0 % margin scheme art. 36 DL 41/95 N5, 0 % art. 41 N3.2, 0 % forfettario
   N2.2, a disabled one) and products for the eight slots, plus one product with a deliberately
-  wrong VAT (handling at 10 %) for the mapping-mismatch demo.
+  wrong VAT (handling at 10 %) for the mapping-mismatch demo; "Demo Bricks" is on the Premium plan
+  (corrispettivi allowed), "Verdi Mattoncini" on Standard (corrispettivi refused);
+- two e-invoices of "Demo Bricks" already sent to the sandbox SDI (series ``/E``): one accepted,
+  one rejected with 00305 (the buyer's VAT number is invalid); the sandbox index page can send,
+  advance and reject e-invoices (sandbox.demo_einvoice, sandbox.fatture_sdi).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from .demo_base import (  # noqa: F401
     STRANGER_COMPANY_ID,
     STRANGER_EMAIL,
 )
+from .demo_einvoice import demo_einvoices_load
 from .demo_fatture import (  # noqa: F401
     CATALOGUE_PRODUCTS,
     SLOT_PRODUCTS,
@@ -235,4 +240,7 @@ def demo_fatture_load() -> dict[str, int]:
 @transaction.atomic
 def demo_load(*, today: date | None = None) -> dict[str, int]:
     """Create or refresh every demo row; returns how many of each kind the demo defines."""
-    return {"logins": _load_logins(), **demo_stores_load(today=today), **demo_fatture_load()}
+    counts = {"logins": _load_logins(), **demo_stores_load(today=today), **demo_fatture_load()}
+    with transaction.atomic():
+        counts["einvoices"] = demo_einvoices_load(today=today)
+    return counts

@@ -168,7 +168,10 @@ def _company(company_id: int, name: str, vat_number: str, tax_code: str, **extra
 
 
 def fatture_users() -> list[dict]:
-    controlled = _company(CONTROLLED_COMPANY_ID, "Verdi Mattoncini S.n.c.", "IT09876543210", "09876543210")
+    # On Standard: no corrispettivi register (FH-20), to show the Premium requirement.
+    controlled = _company(
+        CONTROLLED_COMPANY_ID, "Verdi Mattoncini S.n.c.", "IT09876543210", "09876543210", fic_plan="standard"
+    )
     controlled.pop("controlled_companies")
     return [
         {

@@ -28,8 +28,8 @@ from django.http import JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from . import qfilter
-from .fatture_documents import DocumentInvalid, document_create, parse_body, stamp
+from . import fatture_sdi, qfilter
+from .fatture_documents import DocumentInvalid, document_create, document_update, parse_body, stamp
 from .fatture_http import api_error, fatture_api, has_scope, json_answer, scope_error
 from .fatture_lists import _filtered, _list_or_error, _parsed_q, listing
 from .fatture_oauth import digest
@@ -188,6 +188,20 @@ def _basic(doc: dict) -> dict:
     return {**doc, "items_list": None, "payments_list": None}
 
 
+def _ids_of(node) -> set[int] | None:
+    """The ids of ``id = 1 or id = 2 …`` (how clients read many statuses at once), else None."""
+    parts = node.parts if isinstance(node, qfilter.BoolOp) and node.op == "or" else (node,)
+    ids = set()
+    for part in parts:
+        if not (isinstance(part, qfilter.Condition) and part.field == "id" and part.op == "="):
+            return None
+        try:
+            ids.add(int(part.value))
+        except (TypeError, ValueError):
+            return None
+    return ids
+
+
 def _documents_list(request, company_id):
     doc_type = request.GET.get("type", "")
     if doc_type not in DOC_SCOPE_FAMILY:
@@ -200,9 +214,13 @@ def _documents_list(request, company_id):
         return api_error("Invalid request.", 422, validation={"fieldset": ["The selected fieldset is invalid."]})
 
     def build():
+        fatture_sdi.advance_due(company_id)  # statuses are current whenever a list answers
         queryset = SandboxFattureDocument.objects.filter(company_id=company_id, doc_type=doc_type)
         node = _parsed_q(request, "issued_documents")
         if node is not None:
+            ids = _ids_of(node)
+            if ids is not None:
+                queryset = queryset.filter(pk__in=ids)
             wanted = qfilter.required_equalities(node)
             if "entity.id" in wanted:
                 queryset = queryset.filter(entity_id=int(wanted["entity.id"]))
@@ -241,14 +259,24 @@ def documents(request, company_id):
     return _document_create(request, company_id)
 
 
-@fatture_api()
+@fatture_api(methods=("GET", "PUT"))
 def document_detail(request, company_id, document_id):
     row = SandboxFattureDocument.objects.filter(company_id=company_id, pk=document_id).first()
     if row is None:
         return api_error("Document not found.", 404)
-    needed = f"issued_documents.{DOC_SCOPE_FAMILY.get(row.doc_type, 'invoices')}:r"
+    access = "r" if request.method == "GET" else "a"
+    needed = f"issued_documents.{DOC_SCOPE_FAMILY.get(row.doc_type, 'invoices')}:{access}"
     if not has_scope(request.sandbox_token.scope, needed):
         return scope_error(needed)
+    if hasattr(row, "einvoice"):
+        fatture_sdi.advance(row.einvoice)
+        row.refresh_from_db()
+    if request.method == "GET":
+        return json_answer({"data": row.data})
+    try:
+        row = document_update(row=row, body=parse_body(request.body), view_url=lambda pk: view_url(request, pk))
+    except DocumentInvalid as exc:
+        return JsonResponse(exc.body, status=exc.status)
     return json_answer({"data": row.data})
 
 

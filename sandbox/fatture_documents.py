@@ -167,8 +167,15 @@ def validate(company_id: int, body) -> dict:
         errors.add("data.date", "The data.date does not match the format Y-m-d.")
     if data.get("number") is not None and _int_or_none(data["number"]) is None:
         errors.add("data.number", "The data.number must be an integer.")
-    if data.get("e_invoice") and not (data.get("ei_data") or {}).get("payment_method"):
+    ei_data = data.get("ei_data") if isinstance(data.get("ei_data"), dict) else {}
+    if data.get("e_invoice") and not ei_data.get("payment_method"):
         errors.required("data.ei_data.payment_method")
+    if data.get("e_invoice") and doc_type == "credit_note":
+        # The credited invoice's number and date are required on credit-note e-invoices (API 2.1.0, docs §16).
+        if not str(ei_data.get("invoice_number") or "").strip():
+            errors.required("data.ei_data.invoice_number")
+        if _date(ei_data.get("invoice_date")) is None:
+            errors.required("data.ei_data.invoice_date")
     entity = _validate_entity(company_id, data, errors)
     use_gross = bool(data.get("use_gross_prices"))
     items, vat_types = _validate_items(company_id, data, use_gross, errors)
@@ -284,6 +291,39 @@ def document_create(*, company_id: int, body, view_url) -> SandboxFattureDocumen
     return doc
 
 
+# What a PUT may not change (sandbox choice): the numbering and the kind of document.
+FIXED_ON_UPDATE = ("id", "type", "number", "numeration", "year", "created_at")
+
+
+def document_update(*, row: SandboxFattureDocument, body, view_url) -> SandboxFattureDocument:
+    """Modify a document (``PUT``, docs §7.1): the fields sent replace the stored ones (``entity``
+    and ``ei_data`` are merged key by key), then the whole document is validated and its totals
+    recomputed as on create. A document in flight at SDI or delivered is locked (422): it is
+    corrected by a credit note, never edited (docs §16)."""
+    if row.data.get("locked"):
+        raise DocumentInvalid("Il documento è bloccato: è già stato inviato allo SDI e non può essere modificato.")
+    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+        raise DocumentInvalid("Invalid request.", validation_result={"data": ["The data field is required."]})
+    changes = {k: v for k, v in body["data"].items() if k not in FIXED_ON_UPDATE}
+    merged = {**row.data, **changes}
+    for key in ("entity", "ei_data"):
+        if isinstance(changes.get(key), dict) and isinstance(row.data.get(key), dict):
+            merged[key] = {**row.data[key], **changes[key]}
+    checked = validate(row.company_id, {"data": merged, "options": body.get("options") or {}})
+    if checked["date"].year != row.year:
+        raise DocumentInvalid("Invalid request.", validation_result={"data.date": ["The year cannot change."]})
+    created_at, ei_status = row.data.get("created_at"), row.data.get("ei_status")
+    row.date = checked["date"]
+    row.entity_id = _int_or_none((checked["entity"] or {}).get("id"))
+    row.data = _document_json(row, checked, checked["totals"], view_url)
+    row.data.update(
+        created_at=created_at or row.data["created_at"],
+        ei_status=(ei_status or "not_sent") if row.data["e_invoice"] else None,
+    )
+    row.save(update_fields=["date", "entity_id", "data"])
+    return row
+
+
 def _document_json(doc: SandboxFattureDocument, checked: dict, totals: dict, view_url) -> dict:
     data = checked["data"]
     payments = checked["payments"] or [{"amount": _float(totals["amount_due"]), "status": "not_paid"}]
@@ -312,7 +352,8 @@ def _document_json(doc: SandboxFattureDocument, checked: dict, totals: dict, vie
         "use_split_payment": bool(data.get("use_split_payment", False)),
         "e_invoice": bool(data.get("e_invoice", False)),
         "ei_data": data.get("ei_data"),
-        "ei_status": None,
+        # Sandbox choice: an e-invoice starts "not_sent" (FiC's value before the first send is [unverified]).
+        "ei_status": "not_sent" if data.get("e_invoice") else None,
         "items_list": [
             _item_json(item, i, doc.pk, checked["use_gross"], checked["vat_types"])
             for i, item in enumerate(checked["items"])

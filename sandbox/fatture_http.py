@@ -32,8 +32,8 @@ def api_error(message: str, status: int, *, code: str | None = None, validation=
     return response
 
 
-def json_answer(body: dict) -> JsonResponse:
-    return JsonResponse(body, json_dumps_params={"ensure_ascii": False})
+def json_answer(body: dict, status: int = 200) -> JsonResponse:
+    return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
 
 
 # --- authentication, scopes, quota ----------------------------------------------------------------

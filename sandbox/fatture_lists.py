@@ -13,6 +13,8 @@ from . import qfilter
 from .fatture_http import api_error, json_answer
 
 FILTER_FIELDS = {
+    # Sandbox choice for receipts: FiC documents no filterable fields for them ([unverified]).
+    "receipts": frozenset({"id", "date", "number", "numeration", "type", "amount_net", "amount_gross", "description"}),
     "clients": frozenset(
         {"id", "code", "name", "vat_number", "tax_code", "address_city", "email", "ei_code", "created_at"}
     ),
@@ -28,6 +30,8 @@ FILTER_FIELDS = {
             "amount_net",
             "amount_gross",
             "next_due_date",
+            # Sandbox choice: "id" is not in the [3rd] list (docs §3.2); clients fall back when refused.
+            "id",
             # Not in the [3rd] list of filterable fields, but where a caller can put an order marker.
             "subject",
             "visible_subject",
