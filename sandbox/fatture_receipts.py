@@ -13,7 +13,6 @@ fatture-in-cloud.md §15; openapi.yaml ``Receipt``):
 
 from __future__ import annotations
 
-from django.db.models import Max
 from django.http import JsonResponse
 
 from .fatture_http import api_error, fatture_api, has_scope, json_answer, scope_error
@@ -103,7 +102,8 @@ def _create(request, company_id):
         return JsonResponse(exc.body, status=exc.status)
     same_year = SandboxFattureReceipt.objects.filter(company_id=company_id, date__year=int(receipt["date"][:4]))
     if receipt["number"] is None and isinstance(body, dict) and body.get("autocomplete_number"):
-        receipt["number"] = (same_year.aggregate(last=Max("data__number"))["last"] or 0) + 1
+        numbers = [_int_or_none(n) or 0 for n in same_year.values_list("data__number", flat=True)]
+        receipt["number"] = max(numbers, default=0) + 1
     receipt["created_at"] = receipt["updated_at"] = stamp()
     row = SandboxFattureReceipt.objects.create(company_id=company_id, date=receipt["date"], data=receipt)
     return json_answer({"data": {"id": row.pk, **row.data}})
