@@ -264,3 +264,9 @@ def test_the_stored_sink_is_an_accepted_audience(enabled, connection, rsps, rece
     response = notify(csrf_client(), auth=f"Bearer {token(aud='https://old.example.com/hook')}")
 
     assert response.status_code == 200 and received
+
+
+def test_the_sink_never_uses_a_session_or_a_tenant(enabled, connection, received, outsider_client):
+    # A logged-in user of another tenant is nobody to the sink: only the token counts.
+    assert notify(outsider_client, auth="").status_code == 401
+    assert notify(outsider_client).status_code == 200 and received[0]["company_id"] == 12345
