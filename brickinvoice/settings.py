@@ -343,6 +343,11 @@ for _name, _mode in (("ECB_RATES_MODE", ECB_RATES_MODE), ("VIES_MODE", VIES_MODE
 BRICKLINK_EGRESS_IP = env.str("BRICKLINK_EGRESS_IP", default="")
 # Where the OAuth callback is served from, as Fatture must see it (registered redirect URI).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
+# Fatture in Cloud webhooks (fatture/webhooks.py): optional, off by default; polling stays the baseline.
+# The sink is PUBLIC_BASE_URL + /home/accounting/webhooks/fatture and must be HTTPS. The public key is
+# the one FiC publishes for its ES256 JWTs (PEM, or base64 of the PEM or of the DER key).
+FATTURE_WEBHOOKS_ENABLED = env.bool("FATTURE_WEBHOOKS_ENABLED", default=False)
+FATTURE_WEBHOOK_PUBLIC_KEY = env.str("FATTURE_WEBHOOK_PUBLIC_KEY", default="")
 
 if SANDBOX:
     # Point every provider at the in-repo fakes unless explicitly overridden.

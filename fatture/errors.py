@@ -142,3 +142,30 @@ def raise_for_response(response: requests.Response) -> None:
         # An answer came: Fatture's own error, not a timeout (the seller's message says which).
         raise FattureUnavailable(detail, status=status, code="fatture_server_error")
     raise FattureBadRequest(detail, status=status)
+
+
+# --- e-invoicing, receipts, webhooks ------------------------------------------------------------
+
+
+class FattureNotInPlan(FattureError):
+    """The company's Fatture in Cloud plan lacks the function (``plan_info.functions``, docs §2.7):
+    ``receipts_not_in_plan`` (corrispettivi need Premium or higher, §15) or ``einvoice_not_in_plan``."""
+
+    code = "receipts_not_in_plan"
+    transient = False
+
+
+class FattureScopeMissing(FattureError):
+    """403 on a call whose scope was added to ``oauth.SCOPES`` after the seller consented: only a
+    new consent widens a grant (docs §2.2, §2.4)."""
+
+    code = "fatture_scope_missing"
+    transient = False
+
+
+class FattureWebhooksUnavailable(FattureError):
+    """FiC refused to register webhooks for our app ("This app is not enabled to register
+    webhooks", ``NO_PERMISSION``, docs §11). Polling stays the baseline."""
+
+    code = "fatture_webhooks_unavailable"
+    transient = False

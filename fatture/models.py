@@ -88,3 +88,23 @@ class ProductMapping(models.Model):
 
     def __str__(self):
         return f"{self.get_slot_display()} → {self.product_name or self.product_id}"
+
+
+class WebhookSubscription(models.Model):
+    """Our webhook subscription at Fatture in Cloud for one company (docs/providers/fatture-in-cloud.md
+    §11): FiC keeps one per app + event type + company, so one row per company, created by the
+    tenant whose connection subscribed. Optional (``FATTURE_WEBHOOKS_ENABLED``): polling by listing
+    stays the baseline and the webhook only makes status changes arrive sooner."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="fatture_webhook_subscriptions")
+    company_id = models.BigIntegerField(unique=True)
+    subscription_id = models.CharField(max_length=100)
+    sink = models.URLField(max_length=500)
+    types = models.JSONField(default=list)
+    verified = models.BooleanField(default=False)
+    warnings = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Fatture webhook {self.subscription_id} for company {self.company_id}"

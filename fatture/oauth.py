@@ -28,16 +28,25 @@ logger = logging.getLogger("fatture.oauth")
 logging.getLogger("requests_oauthlib").setLevel(logging.INFO)
 logging.getLogger("oauthlib").setLevel(logging.INFO)
 
-# The minimum set (reference §2.4), plus the matching ":r" scopes: whether ":a" implies ":r" is only
-# stated by third parties [3rd], and invoicing reads clients and invoices (search before create).
-# products:r lists products; settings:r is what GET /c/{cid}/info/vat_types declares.
+# The minimum set (docs/providers/fatture-in-cloud.md §2.4), plus the matching ":r" scopes: whether ":a"
+# implies ":r" is only stated by third parties [3rd], and invoicing reads clients and invoices (search
+# before create). products:r lists products; settings:r is what GET /c/{cid}/info/vat_types declares.
+# E-invoicing adds: credit notes (documents of type credit_note, and the e-invoice status webhook needs
+# read scope on invoices and credit notes, §11), the corrispettivi register (receipts, §15), and
+# settings:a to create VAT types and payment accounts (§5.2, §9.1). The e-invoice endpoints declare no
+# scope of their own. A grant made before these were added lacks them until the seller reconnects (§2.2).
 SCOPES = [
     "entity.clients:r",
     "entity.clients:a",
     "issued_documents.invoices:r",
     "issued_documents.invoices:a",
+    "issued_documents.credit_notes:r",
+    "issued_documents.credit_notes:a",
+    "receipts:r",
+    "receipts:a",
     "products:r",
     "settings:r",
+    "settings:a",
 ]
 
 

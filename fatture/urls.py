@@ -12,4 +12,6 @@ urlpatterns = [
     path("mapping", views.mapping, name="mapping"),
     path("products/refresh", views.products_refresh, name="products_refresh"),
     path("disconnect/<uuid:public_id>", views.disconnect, name="disconnect"),
+    # Fatture in Cloud posts e-invoice status updates here (fatture/webhooks.py); no session.
+    path("webhooks/fatture", views.webhook, name="webhook"),
 ]

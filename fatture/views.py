@@ -4,13 +4,16 @@ Thin: each view checks access, calls one service, renders. Owners change the con
 may look at the connect and mapping pages.
 """
 
+import logging
 import secrets
 import time
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import get_for_tenant_or_404, owner_required, tenant_required
 from accounts.choices import Role
@@ -21,10 +24,11 @@ from invoicing.accounting import health_for_tenant
 from . import catalogue as catalogue_svc
 from . import connection as connection_svc
 from . import mapping as mapping_svc
-from . import oauth
+from . import oauth, webhooks
 from .forms import BackendForm, CompanyForm, MappingForm, PreRegistrationRequestForm
 from .models import FattureConnection
 
+logger = logging.getLogger("fatture.views")
 STATE_SESSION_KEY = "fatture_oauth_state"
 STATE_MAX_AGE = 15 * 60  # seconds a consent page may stay open
 
@@ -238,3 +242,26 @@ def disconnect(request, public_id):
         )
         return redirect("fatture:connect")
     return render(request, "fatture/disconnect.html", {"connection": connection})
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def webhook(request):
+    """Fatture in Cloud's webhook sink (fatture/webhooks.py): no session and no tenant, since FiC
+    authenticates with a signed token and names the company in ``ce-subject``. ``GET`` answers
+    the subscription's verification challenge; ``POST`` takes a notification and answers at once.
+    404 while webhooks are off."""
+    if not webhooks.webhooks_enabled():
+        raise Http404
+    if request.method == "GET":
+        challenge = request.headers.get(webhooks.CHALLENGE_HEADER) or request.GET.get(webhooks.CHALLENGE_HEADER)
+        if not challenge or len(challenge) > 512:
+            return JsonResponse({"error": "missing verification challenge"}, status=400)
+        return JsonResponse({"verification": challenge})
+    try:
+        notification = webhooks.notification_from_request(request)
+    except webhooks.WebhookRefused as exc:
+        logger.warning("fatture webhook refused (%s): %s", exc.status, exc)
+        return JsonResponse({"error": str(exc)}, status=exc.status)
+    webhooks.notification_handle(notification)
+    return JsonResponse({})

@@ -13,6 +13,7 @@ them in the environment without touching ``brickinvoice/settings.py``.
 | ``SANDBOX_FATTURE_SHORT_WINDOW`` | 300 | length of the short window in seconds |
 | ``SANDBOX_FATTURE_ACCESS_TTL`` | 86400 | access-token lifetime in seconds (``expires_in``) |
 | ``SANDBOX_FATTURE_CODE_TTL`` | 60 | authorization-code lifetime in seconds |
+| ``SANDBOX_SDI_STEP_SECONDS`` | 30 | an e-invoice moves sent → processing → outcome one step per this many seconds |
 | ``SANDBOX_BRICKLINK_DAILY_LIMIT`` | 5000 | BrickLink calls per store per UTC day |
 | ``SANDBOX_BRICKOWL_MINUTE_LIMIT`` | 600 | BrickOwl calls per key per minute |
 """
@@ -30,6 +31,7 @@ DEFAULTS: dict[str, float] = {
     "SANDBOX_FATTURE_SHORT_WINDOW": 300,
     "SANDBOX_FATTURE_ACCESS_TTL": 86400,
     "SANDBOX_FATTURE_CODE_TTL": 60,
+    "SANDBOX_SDI_STEP_SECONDS": 30,
     "SANDBOX_BRICKLINK_DAILY_LIMIT": 5000,
     "SANDBOX_BRICKOWL_MINUTE_LIMIT": 600,
 }

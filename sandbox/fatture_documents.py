@@ -19,15 +19,26 @@ Follows reference README §7 and the ``IssuedDocument`` schema of openapi.yaml:
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from .fatture_values import (  # noqa: F401 - DocumentInvalid, parse_body, stamp, compute_totals: the module's API
+    PAYMENTS_MISMATCH,
+    DocumentInvalid,
+    _date,
+    _Errors,
+    _float,
+    _int_or_none,
+    _number,
+    _totals_json,
+    compute_totals,
+    parse_body,
+    round2,
+    stamp,
+)
 from .models import (
     SandboxFattureClient,
     SandboxFattureDocument,
@@ -49,117 +60,6 @@ DOCUMENT_TYPES = (
     "self_own_invoice",
     "self_supplier_invoice",
 )
-PAYMENTS_MISMATCH = "Il totale dei pagamenti non corrisponde al totale da pagare."
-CENT = Decimal("0.01")
-ZERO = Decimal(0)
-
-
-class DocumentInvalid(Exception):
-    """422 (or ``status``) with the spec's error body."""
-
-    def __init__(self, message: str, validation_result=None, extra: dict | None = None, status: int = 422):
-        super().__init__(message)
-        self.body = {"error": {"message": message, "validation_result": validation_result}}
-        if extra:
-            self.body["extra"] = extra
-        self.status = status
-
-
-@dataclass
-class _Errors:
-    items: dict[str, list[str]] = field(default_factory=dict)
-
-    def add(self, path: str, message: str) -> None:
-        self.items.setdefault(path, []).append(message)
-
-    def required(self, path: str) -> None:
-        self.add(path, f"The {path} field is required.")
-
-    def invalid(self, path: str) -> None:
-        self.add(path, f"The selected {path} is invalid.")
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            raise DocumentInvalid("Invalid request.", validation_result=self.items)
-
-
-def round2(value: Decimal) -> Decimal:
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def _number(value) -> Decimal | None:
-    if isinstance(value, bool) or value is None or value == "":
-        return None
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    return number if number.is_finite() else None
-
-
-def _date(value) -> date | None:
-    try:
-        return date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
-    except ValueError:
-        return None
-
-
-def _float(value: Decimal) -> float | int:
-    """Amounts are JSON numbers; whole values come back as integers, as in the spec examples."""
-    value = Decimal(value)
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
-def stamp() -> str:
-    return timezone.localtime().strftime("%Y-%m-%d %H:%M:%S")
-
-
-# --- totals ---------------------------------------------------------------------------------------
-
-
-def compute_totals(items: list[dict], *, use_gross_prices: bool, vat_values: dict[int, Decimal]) -> dict:
-    """Totals of validated items (each with ``qty``, unit price, ``discount`` and ``vat.id``)."""
-    groups: dict[Decimal, Decimal] = defaultdict(Decimal)
-    for item in items:
-        value = vat_values[int(item["vat"]["id"])]
-        factor = Decimal(str(item.get("qty", 1))) * (1 - (_number(item.get("discount")) or ZERO) / 100)
-        unit = round2(_number(item["gross_price" if use_gross_prices else "net_price"]))
-        groups[value] += round2(unit * factor)
-    vat_list, amount_net, amount_vat = {}, Decimal(0), Decimal(0)
-    for value, base in sorted(groups.items()):
-        if use_gross_prices:
-            net = round2(base / (1 + value / 100))
-            vat = base - net
-        else:
-            net = base
-            vat = round2(net * value / 100)
-        vat_list[format(value.normalize(), "f")] = {"amount_net": _float(net), "amount_vat": _float(vat)}
-        amount_net += net
-        amount_vat += vat
-    gross = amount_net + amount_vat
-    return {
-        "amount_net": amount_net,
-        "amount_vat": amount_vat,
-        "amount_gross": gross,
-        "amount_due": gross,
-        "taxable_amount": amount_net,
-        "vat_list": vat_list,
-    }
-
-
-def _totals_json(totals: dict, payments_sum: Decimal) -> dict:
-    return {
-        "amount_net": _float(totals["amount_net"]),
-        "amount_global_cassa_taxable": _float(totals["amount_net"]),
-        "taxable_amount": _float(totals["taxable_amount"]),
-        "vat_list": totals["vat_list"],
-        "amount_vat": _float(totals["amount_vat"]),
-        "amount_gross": _float(totals["amount_gross"]),
-        "amount_enasarco_taxable": 0,
-        "amount_due": _float(totals["amount_due"]),
-        "amount_due_discount": None,
-        "payments_sum": _float(payments_sum),
-    }
 
 
 # --- validation -----------------------------------------------------------------------------------
@@ -183,13 +83,6 @@ def _validate_entity(company_id: int, data: dict, errors: _Errors) -> dict | Non
     if not str(entity.get("name") or "").strip():
         errors.required("data.entity.name")
     return entity
-
-
-def _int_or_none(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _validate_items(company_id: int, data: dict, use_gross: bool, errors: _Errors):
@@ -274,8 +167,15 @@ def validate(company_id: int, body) -> dict:
         errors.add("data.date", "The data.date does not match the format Y-m-d.")
     if data.get("number") is not None and _int_or_none(data["number"]) is None:
         errors.add("data.number", "The data.number must be an integer.")
-    if data.get("e_invoice") and not (data.get("ei_data") or {}).get("payment_method"):
+    ei_data = data.get("ei_data") if isinstance(data.get("ei_data"), dict) else {}
+    if data.get("e_invoice") and not ei_data.get("payment_method"):
         errors.required("data.ei_data.payment_method")
+    if data.get("e_invoice") and doc_type == "credit_note":
+        # The credited invoice's number and date are required on credit-note e-invoices (API 2.1.0, docs §16).
+        if not str(ei_data.get("invoice_number") or "").strip():
+            errors.required("data.ei_data.invoice_number")
+        if _date(ei_data.get("invoice_date")) is None:
+            errors.required("data.ei_data.invoice_date")
     entity = _validate_entity(company_id, data, errors)
     use_gross = bool(data.get("use_gross_prices"))
     items, vat_types = _validate_items(company_id, data, use_gross, errors)
@@ -391,6 +291,39 @@ def document_create(*, company_id: int, body, view_url) -> SandboxFattureDocumen
     return doc
 
 
+# What a PUT may not change (sandbox choice): the numbering and the kind of document.
+FIXED_ON_UPDATE = ("id", "type", "number", "numeration", "year", "created_at")
+
+
+def document_update(*, row: SandboxFattureDocument, body, view_url) -> SandboxFattureDocument:
+    """Modify a document (``PUT``, docs §7.1): the fields sent replace the stored ones (``entity``
+    and ``ei_data`` are merged key by key), then the whole document is validated and its totals
+    recomputed as on create. A document in flight at SDI or delivered is locked (422): it is
+    corrected by a credit note, never edited (docs §16)."""
+    if row.data.get("locked"):
+        raise DocumentInvalid("Il documento è bloccato: è già stato inviato allo SDI e non può essere modificato.")
+    if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+        raise DocumentInvalid("Invalid request.", validation_result={"data": ["The data field is required."]})
+    changes = {k: v for k, v in body["data"].items() if k not in FIXED_ON_UPDATE}
+    merged = {**row.data, **changes}
+    for key in ("entity", "ei_data"):
+        if isinstance(changes.get(key), dict) and isinstance(row.data.get(key), dict):
+            merged[key] = {**row.data[key], **changes[key]}
+    checked = validate(row.company_id, {"data": merged, "options": body.get("options") or {}})
+    if checked["date"].year != row.year:
+        raise DocumentInvalid("Invalid request.", validation_result={"data.date": ["The year cannot change."]})
+    created_at, ei_status = row.data.get("created_at"), row.data.get("ei_status")
+    row.date = checked["date"]
+    row.entity_id = _int_or_none((checked["entity"] or {}).get("id"))
+    row.data = _document_json(row, checked, checked["totals"], view_url)
+    row.data.update(
+        created_at=created_at or row.data["created_at"],
+        ei_status=(ei_status or "not_sent") if row.data["e_invoice"] else None,
+    )
+    row.save(update_fields=["date", "entity_id", "data"])
+    return row
+
+
 def _document_json(doc: SandboxFattureDocument, checked: dict, totals: dict, view_url) -> dict:
     data = checked["data"]
     payments = checked["payments"] or [{"amount": _float(totals["amount_due"]), "status": "not_paid"}]
@@ -419,7 +352,8 @@ def _document_json(doc: SandboxFattureDocument, checked: dict, totals: dict, vie
         "use_split_payment": bool(data.get("use_split_payment", False)),
         "e_invoice": bool(data.get("e_invoice", False)),
         "ei_data": data.get("ei_data"),
-        "ei_status": None,
+        # Sandbox choice: an e-invoice starts "not_sent" (FiC's value before the first send is [unverified]).
+        "ei_status": "not_sent" if data.get("e_invoice") else None,
         "items_list": [
             _item_json(item, i, doc.pk, checked["use_gross"], checked["vat_types"])
             for i, item in enumerate(checked["items"])
@@ -450,11 +384,3 @@ def _document_json(doc: SandboxFattureDocument, checked: dict, totals: dict, vie
         "created_at": now,
         "updated_at": now,
     }
-
-
-def parse_body(raw: bytes):
-    """The JSON body, or ``DocumentInvalid`` as Fatture answers an unreadable one."""
-    try:
-        return json.loads(raw or b"{}")
-    except ValueError as exc:
-        raise DocumentInvalid("Invalid JSON data in request body.") from exc

@@ -10,7 +10,8 @@ separate worker or test process see the same ones). Each names an operation and 
   times out although the work is done.
 
 Operations with hooks: ``fatture.issued_documents.create``, ``fatture.clients.create``,
-``fatture.clients.update``, ``fatture.oauth.token``.
+``fatture.clients.update``, ``fatture.oauth.token``, ``fatture.e_invoice.send``,
+``fatture.receipts.create``.
 
 Set them with ``fault_inject(...)``, with ``python manage.py sandbox_fault`` or from the sandbox
 index page (``/sandbox/``); ``faults_clear()`` removes them all.
@@ -32,6 +33,8 @@ OPERATIONS = (
     "fatture.clients.create",
     "fatture.clients.update",
     "fatture.oauth.token",
+    "fatture.e_invoice.send",
+    "fatture.receipts.create",
 )
 
 

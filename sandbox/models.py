@@ -231,3 +231,62 @@ class SandboxFault(models.Model):
 
     def __str__(self):
         return f"{self.operation}: {self.mode} × {self.remaining}"
+
+
+class SandboxEInvoice(models.Model):
+    """The SDI side of one e-invoice (sandbox.fatture_sdi): its ``ei_status``, the outcome planned
+    for the submission in flight, when the next automatic step happens, and the rejection shown by
+    ``error_reason``. ``delivered`` stays true once any submission reached the buyer, so a later
+    copy of the same invoice is discarded as a duplicate (00404)."""
+
+    document = models.OneToOneField(SandboxFattureDocument, on_delete=models.CASCADE, related_name="einvoice")
+    status = models.CharField(max_length=20, default="not_sent")
+    outcome = models.CharField(max_length=20, blank=True)
+    outcome_code = models.CharField(max_length=20, blank=True)
+    outcome_reason = models.TextField(blank=True)
+    advance_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    submissions = models.PositiveIntegerField(default=0)
+    delivered = models.BooleanField(default=False)
+    error_reason = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"E-invoice of document {self.document_id}: {self.status}"
+
+
+class SandboxFattureReceipt(models.Model):
+    """A corrispettivi register entry (``/receipts``); its Fatture id is the primary key."""
+
+    company_id = models.BigIntegerField(db_index=True)
+    date = models.DateField()
+    data = models.JSONField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"Receipt {self.pk} of {self.date} (company {self.company_id})"
+
+
+class SandboxFatturePaymentAccount(models.Model):
+    """A payment account (``/info/payment_accounts``); its Fatture id is the primary key."""
+
+    company_id = models.BigIntegerField(db_index=True)
+    data = models.JSONField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"Payment account {self.pk} ({self.data.get('name', '')}) of company {self.company_id}"
+
+
+class SandboxFattureSubscription(models.Model):
+    """A webhook subscription (``/subscriptions``): stored and answered, never called back."""
+
+    company_id = models.BigIntegerField(db_index=True)
+    subscription_id = models.CharField(max_length=40, unique=True)
+    data = models.JSONField()
+
+    def __str__(self):
+        return f"Subscription {self.subscription_id} of company {self.company_id}"

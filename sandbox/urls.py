@@ -8,13 +8,24 @@ so the product's clients only change their base URL (settings point there when S
 
 from django.urls import path, re_path
 
-from . import bricklink, brickowl, ecb, fatture_api, fatture_oauth, views
+from . import (
+    bricklink,
+    brickowl,
+    ecb,
+    fatture_api,
+    fatture_einvoice,
+    fatture_oauth,
+    fatture_receipts,
+    fatture_settings,
+    views,
+)
 
 app_name = "sandbox"
 
 urlpatterns = [
     path("", views.index, name="index"),
     path("faults", views.faults, name="faults"),
+    path("einvoices/<int:document_id>", views.einvoice_action, name="einvoice_action"),
     # BrickLink Store API v1
     path("bricklink/orders", bricklink.orders),
     path("bricklink/orders/<str:order_id>", bricklink.order_detail),
@@ -41,6 +52,24 @@ urlpatterns = [
     path("fatture/c/<int:company_id>/entities/clients/<int:client_id>", fatture_api.client_detail),
     path("fatture/c/<int:company_id>/issued_documents", fatture_api.documents),
     path("fatture/c/<int:company_id>/issued_documents/<int:document_id>", fatture_api.document_detail),
+    path(
+        "fatture/c/<int:company_id>/issued_documents/<int:document_id>/e_invoice/xml_verify",
+        fatture_einvoice.xml_verify,
+    ),
+    path("fatture/c/<int:company_id>/issued_documents/<int:document_id>/e_invoice/send", fatture_einvoice.send),
+    path(
+        "fatture/c/<int:company_id>/issued_documents/<int:document_id>/e_invoice/error_reason",
+        fatture_einvoice.error_reason,
+    ),
+    path("fatture/c/<int:company_id>/company/info", fatture_settings.company_info),
+    path("fatture/c/<int:company_id>/info/payment_accounts", fatture_settings.payment_accounts),
+    path("fatture/c/<int:company_id>/settings/payment_accounts", fatture_settings.payment_account_create),
+    path("fatture/c/<int:company_id>/settings/vat_types", fatture_settings.vat_type_create),
+    path("fatture/c/<int:company_id>/subscriptions", fatture_settings.subscriptions),
+    path("fatture/c/<int:company_id>/subscriptions/<str:subscription_id>", fatture_settings.subscription_detail),
+    path("fatture/c/<int:company_id>/subscriptions/<str:subscription_id>/verify", fatture_settings.subscription_verify),
+    path("fatture/c/<int:company_id>/receipts", fatture_receipts.receipts),
+    path("fatture/c/<int:company_id>/receipts/<int:receipt_id>", fatture_receipts.receipt_detail),
     re_path(r"^fatture/(?P<rest>.*)$", fatture_api.not_found),
     # ECB reference rates (the daily and 90-day feeds)
     path("ecb/eurofxref-daily.xml", ecb.daily),

@@ -11,11 +11,12 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from . import fatture_sdi
 from .conf import DEFAULTS, fatture_client, knob
 from .fatture_documents import compute_totals, round2
 from .fatture_oauth import tokens_expire, tokens_revoke
 from .faults import OPERATIONS, fault_inject, faults_clear
-from .models import SandboxFattureDocument, SandboxFattureUser, SandboxFault, SandboxStore
+from .models import SandboxEInvoice, SandboxFattureDocument, SandboxFattureUser, SandboxFault, SandboxStore
 
 
 def company_names() -> dict[int, str]:
@@ -40,6 +41,9 @@ def index(request):
         "fatture_users": SandboxFattureUser.objects.all(),
         "fatture_client_id": fatture_client()[0],
         "documents": SandboxFattureDocument.objects.order_by("-id")[:25],
+        "einvoices": _einvoices(),
+        "rejection_codes": sorted(fatture_sdi.REASONS.items()),
+        "sdi_step": knob("SANDBOX_SDI_STEP_SECONDS"),
         "company_names": company_names(),
         "faults": SandboxFault.objects.filter(remaining__gt=0),
         "operations": OPERATIONS,
@@ -78,6 +82,37 @@ def faults(request):
         messages.success(request, f"{tokens_expire()} Fatture access token(s) expired.")
     elif action == "revoke_tokens":
         messages.success(request, f"{tokens_revoke()} Fatture grant(s) revoked.")
+    return redirect("sandbox:index")
+
+
+def _einvoices() -> list[SandboxEInvoice]:
+    """The latest e-invoices, their statuses brought up to date first."""
+    for company_id in SandboxEInvoice.objects.values_list("document__company_id", flat=True).distinct():
+        fatture_sdi.advance_due(company_id)
+    return list(SandboxEInvoice.objects.select_related("document").order_by("-document_id")[:25])
+
+
+@require_POST
+def einvoice_action(request, document_id: int):
+    """The index page's e-invoice buttons: send, advance to the outcome now, or reject with a code."""
+    row = SandboxFattureDocument.objects.filter(pk=document_id).first()
+    if row is None:
+        raise Http404("No such document in the sandbox.")
+    action = request.POST.get("action")
+    if action == "send":
+        problems = fatture_sdi.xml_problems(row.company_id, row.data)
+        if problems:
+            messages.error(request, f"Not sent: {'; '.join(problems)}")
+        else:
+            fatture_sdi.submit(row)
+            messages.success(request, f"Document {row.number}{row.numeration} sent to the sandbox SDI.")
+    elif action == "advance":
+        einvoice = fatture_sdi.advance(fatture_sdi.einvoice_of(row), at_once=True)
+        messages.success(request, f"Document {row.number}{row.numeration} is now {einvoice.status}.")
+    elif action == "reject":
+        code = request.POST.get("code") or "00305"
+        fatture_sdi.reject(fatture_sdi.einvoice_of(row), code)
+        messages.success(request, f"Document {row.number}{row.numeration} discarded by SDI with {code}.")
     return redirect("sandbox:index")
 
 

@@ -210,3 +210,106 @@ STANDARD_CATALOGUE = [
     product(1005, "Gestione ordine", "HAND", 0, 22),
     product(1006, "Libri", "BOOK", 10, 10),
 ]
+
+
+# --- e-invoicing, receipts, webhooks (shapes from the openapi.yaml examples) --------------------
+
+VERIFY_OK = {"data": {"success": True}}
+SEND_OK = {"data": {"name": "CARICATO", "date": "2021-08-23 10:38:03"}}
+# The spec's shape (VerifyEInvoiceXmlErrorResponse) and the docs guide's plain array (docs §8.2).
+VERIFY_422_SPEC = {
+    "error": {
+        "message": "Validation XML",
+        "validation_result": {
+            "xml_errors": [
+                "Nel cessionario/committente, il campo CAP deve contenere 5 cifre",
+                "Nel dettaglio linee, per l'aliquota 0 il campo Natura è obbligatorio",
+            ]
+        },
+    },
+    "extra": {"errors": ["Il campo Nazione del cessionario non è valido"]},
+}
+VERIFY_422_ARRAY = {
+    "error": {
+        "message": "Validation XML",
+        "validation_result": [
+            'Nei dati generali del documento, il contenuto "0000-00-00" del campo Data non è nel formato valido'
+        ],
+    }
+}
+ERROR_REASON = {
+    "data": {
+        "reason": "La Partita IVA della tua azienda risulta sbagliata e/o cessata.",
+        "ei_status": "rejected",
+        "solution": "Puoi correggere la tua Partita IVA in: Impostazioni > Azienda > Informazioni di fatturazione.",
+        "date": "2023-06-06",
+    }
+}
+
+
+def company_info(plan="premium_plus", e_invoice=True, receipts=True, fic_receipts="write") -> dict:
+    permissions = {
+        "fic_situation": "read",
+        "fic_clients": "write",
+        "fic_products": "write",
+        "fic_issued_documents": "detailed",
+        "fic_issued_documents_detailed": {"invoices": "write", "credit_notes": "write", "receipts": "write"},
+        "fic_receipts": fic_receipts,
+        "fic_settings": "write",
+        "dic_employees": "none",
+    }
+    return {
+        "data": {
+            "id": COMPANY_ID,
+            "name": "Rossi S.r.l.",
+            "email": "mario.rossi@example.com",
+            "type": "company",
+            "fic": True,
+            "fic_plan_name": plan,
+            "fic_license_expire": "2030-12-31",
+            "access_info": {"role": "master", "through_accountant": False, "permissions": permissions},
+            "plan_info": {
+                "limits": {"clients": 5000, "suppliers": 5000, "products": 5000, "documents": 3000},
+                "functions": {"e_invoice": e_invoice, "receipts": receipts, "archive": True, "stock": True},
+            },
+            "is_accountant": False,
+        }
+    }
+
+
+PAYMENT_ACCOUNTS = {
+    "data": [
+        {"id": 21, "name": "Indesa - Carta conto", "type": "standard", "iban": None, "sia": None, "virtual": False},
+        {"id": 109, "name": "Indesa", "type": "bank", "iban": "IT17A1234563200000003498936", "sia": "IN234"},
+    ]
+}
+
+
+def receipt(rid=12345, day="2021-08-20", description="cassa 1", gross=20) -> dict:
+    return {
+        "id": rid,
+        "date": day,
+        "number": 5,
+        "numeration": "REC005",
+        "amount_net": 16.39,
+        "amount_vat": 3.61,
+        "amount_gross": gross,
+        "use_gross_prices": True,
+        "type": "sales_receipt",
+        "description": description,
+        "rc_center": "",
+        "payment_account": {"id": 222, "name": "carta di credito"},
+        "items_list": [{"id": 666, "amount_net": 16.39, "amount_gross": 20, "category": "altro", "vat": {"id": 0}}],
+    }
+
+
+def subscription(sub_id="SUB123", sink="https://bi.example.com/home/accounting/webhooks/fatture") -> dict:
+    return {
+        "data": {
+            "id": sub_id,
+            "sink": sink,
+            "verified": False,
+            "types": ["it.fattureincloud.webhooks.issued_documents.e_invoices.status_update"],
+        },
+        "warnings": [],
+    }
