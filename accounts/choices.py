@@ -53,3 +53,26 @@ class NotificationKind(models.TextChoices):
     STORE_CREDENTIALS_REFUSED = "store_credentials_refused", _("A store refused its API keys")
     PREREGISTRATION_APPROVED = "preregistration_approved", _("Your Fatture in Cloud e-mail was approved")
     EINVOICE_DISCARDED = "einvoice_discarded", _("An e-invoice was discarded by the SdI")
+
+
+class OssNatura(models.TextChoices):
+    """How an OSS sale shows on an e-invoice (docs/tax.md §3.4): the Agenzia's N3.2 or
+    Assosoftware's N7; a per-tenant choice for the accountant."""
+
+    N3_2 = "N3.2", _("N3.2 — non-taxable intra-EU supply (Agenzia delle Entrate)")
+    N7 = "N7", _("N7 — VAT paid in another EU state (Assosoftware)")
+
+
+class EInvoiceMode(models.TextChoices):
+    OFF = "off", _("Off: plain documents, I handle e-invoicing myself")
+    CREATE = "create", _("Create e-invoices; I send them from Fatture in Cloud")
+    SEND = "send", _("Create and send e-invoices to the SdI automatically")
+
+
+class ItalianConsumerPolicy(models.TextChoices):
+    """What happens to a sale to an Italian consumer (no codice fiscale from the marketplaces,
+    docs/tax.md §1.2)."""
+
+    RECEIPTS = "receipts", _("Record them in the corrispettivi register; invoice only buyers who give a codice fiscale")
+    HOLD = "hold", _("Hold them until I enter the buyer's codice fiscale")
+    DOCUMENT = "document", _("Issue a non-electronic document (not valid for SdI; shown with a warning)")

@@ -12,9 +12,12 @@ from django_countries.fields import CountryField
 
 from .choices import (
     DEFAULT_INVOICEABLE_STATUSES,
+    EInvoiceMode,
     InvoiceDatePolicy,
+    ItalianConsumerPolicy,
     MarginRule,
     NotificationKind,
+    OssNatura,
     Role,
     SyncSchedule,
 )
@@ -113,6 +116,27 @@ class SellerSettings(models.Model):
     sync_schedule = models.CharField(max_length=10, choices=SyncSchedule.choices, default=SyncSchedule.HOURLY)
     # When the schedule dispatcher (invoicing/schedules.py) next syncs this tenant; None = never.
     next_sync_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # When the seller confirmed the first sync's dry run (invoicing/dryrun.py): nothing is invoiced
+    # before, so a new tenant's backlog is never issued unseen.
+    invoicing_confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    # Tax profile (docs/tax.md): the seller's own VAT number (the VIES requester), OSS.
+    vat_number = models.CharField(_("Your VAT number"), max_length=20, blank=True)
+    oss_opted_in = models.BooleanField(_("Registered for OSS / opted in to destination VAT"), default=False)
+    oss_natura = models.CharField(max_length=5, choices=OssNatura.choices, default=OssNatura.N3_2)
+    # EU-wide B2C distance sales made outside BrickInvoice this and last calendar year (EUR), added
+    # to the totals kept from invoices for the EUR 10,000 threshold (docs/tax.md §3.2).
+    oss_prior_current_year = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    oss_prior_previous_year = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    stamp_duty_recharged = models.BooleanField(_("Recharge the EUR 2 stamp duty to the buyer"), default=False)
+
+    # E-invoicing (docs/providers/fatture-in-cloud.md §8) and Italian consumers (docs/tax.md §1.2).
+    einvoice_mode = models.CharField(max_length=10, choices=EInvoiceMode.choices, default=EInvoiceMode.OFF)
+    italian_consumers = models.CharField(
+        max_length=10, choices=ItalianConsumerPolicy.choices, default=ItalianConsumerPolicy.DOCUMENT
+    )
+    # Marketplace payment method words → FatturaPA ModalitaPagamento codes, over the defaults.
+    payment_method_codes = models.JSONField(default=dict, blank=True)
     # The accounting package connected (a key of settings.ACCOUNTING_BACKENDS, invoicing/accounting.py).
     accounting_package = models.CharField(max_length=40, default="fatture_in_cloud")
     updated_at = models.DateTimeField(auto_now=True)

@@ -261,6 +261,9 @@ INVOICE_CLAIM_LEASE_SECONDS = env.int("INVOICE_CLAIM_LEASE_SECONDS", default=600
 # long a message may wait unconsumed before it is taken for lost (its broker restarted).
 INVOICE_DISPATCH_MAX_IN_FLIGHT = env.int("INVOICE_DISPATCH_MAX_IN_FLIGHT", default=200)
 INVOICE_QUEUED_LEASE_SECONDS = env.int("INVOICE_QUEUED_LEASE_SECONDS", default=900)
+# A sync that would issue more new invoices than this at once waits for the seller's confirmation
+# of its dry run (invoicing/dryrun.py); so does every tenant's first sync.
+INVOICING_CONFIRM_ABOVE = env.int("INVOICING_CONFIRM_ABOVE", default=100)
 CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 360
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

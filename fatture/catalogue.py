@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.cache import cache
 
 from brickinvoice.errors import ServiceError, describe
+from invoicing.accounting import accounting_ready
 
 from .cache import CATALOGUE_CACHE_SECONDS, catalogue_cache_clear, products_key, refusals_forget, vat_types_key
 from .client import FattureClient
@@ -206,4 +207,5 @@ def products_refresh(*, connection: FattureConnection) -> list[Product]:
         if product:
             snapshot(mapping, product)
             mapping.save()
+    accounting_ready.send(sender=ProductMapping, tenant=connection.tenant)
     return products

@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import SellerSettings, Tenant
 from accounts.services import preregistration_is_approved
 from brickinvoice.errors import ErrorBox, ServiceError, describe
-from invoicing.accounting import accounting_connected
+from invoicing.accounting import accounting_ready
 
 from . import oauth
 from .cache import catalogue_cache_clear
@@ -100,7 +100,7 @@ def connection_complete(*, tenant: Tenant, code: str, redirect_uri: str) -> Fatt
         SellerSettings.objects.filter(tenant=tenant).update(accounting_package=PACKAGE_KEY)
     logger.info("fatture connected tenant=%s connection=%s", tenant.public_id, connection.public_id)
     if connection.company_id:
-        transaction.on_commit(lambda: accounting_connected.send(sender=FattureConnection, tenant=tenant))
+        transaction.on_commit(lambda: accounting_ready.send(sender=FattureConnection, tenant=tenant))
     return connection
 
 
@@ -204,7 +204,7 @@ def company_select(*, connection: FattureConnection, company_id: int) -> Company
             "updated_at",
         ]
     )
-    transaction.on_commit(lambda: accounting_connected.send(sender=FattureConnection, tenant=connection.tenant))
+    transaction.on_commit(lambda: accounting_ready.send(sender=FattureConnection, tenant=connection.tenant))
     return company
 
 

@@ -17,7 +17,7 @@ from accounts.choices import MarginRule
 from accounts.models import Tenant
 from accounts.services import settings_for
 from brickinvoice.errors import ErrorBox, ServiceError
-from invoicing.accounting import MARGIN_SLOTS, MappedProduct, Slot, slot_label
+from invoicing.accounting import MARGIN_SLOTS, MappedProduct, Slot, accounting_ready, slot_label
 
 from .cache import refusals_forget
 from .catalogue import Product, catalogue, percent, snapshot
@@ -130,6 +130,7 @@ def mapping_save(
     if subject is not None:
         connection.invoice_subject = subject.strip()[:300]
         connection.save(update_fields=["invoice_subject", "updated_at"])
+    transaction.on_commit(lambda: accounting_ready.send(sender=ProductMapping, tenant=connection.tenant))
 
 
 def mapping_check(*, tenant: Tenant) -> list[ErrorBox]:

@@ -30,9 +30,10 @@ if TYPE_CHECKING:
     from accounts.models import Tenant
 
 
-# Sent by a package (keyword ``tenant``) once the tenant's connection can invoice again: after a
-# (re)connect, or when a company is picked. Invoicing resumes what the lost connection paused.
-accounting_connected = Signal()
+# Sent by a package (keyword ``tenant``) when the tenant's set-up may have become able to invoice:
+# after a (re)connect, a company picked, the mapping saved or the products refreshed. Invoicing
+# resumes what the connection or the mapping paused (queueing.invoices_resume).
+accounting_ready = Signal()
 
 
 # --- the slot vocabulary -------------------------------------------------------------------------

@@ -30,8 +30,8 @@ class InvoicingConfig(AppConfig):
         from marketplaces.signals import store_imported
 
         from . import receivers
-        from .accounting import accounting_connected
+        from .accounting import accounting_ready
 
         seller_settings_changed.connect(receivers.apply_schedule, dispatch_uid="invoicing-apply-schedule")
         store_imported.connect(receivers.queue_after_import, dispatch_uid="invoicing-queue-after-import")
-        accounting_connected.connect(receivers.resume_after_reconnect, dispatch_uid="invoicing-resume-after-reconnect")
+        accounting_ready.connect(receivers.resume_when_ready, dispatch_uid="invoicing-resume-when-ready")

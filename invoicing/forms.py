@@ -29,3 +29,12 @@ class DecisionForm(forms.Form):
         if data.get("kind") == OrderDecision.Kind.SKIP and not (data.get("reason") or "").strip():
             self.add_error("reason", _("Say why it is not invoiced: your accountant will ask."))
         return data
+
+
+class SyncConfirmForm(forms.Form):
+    start = forms.DateField(
+        label=_("Invoice the orders placed from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Orders placed before this date are never invoiced by BrickInvoice."),
+    )

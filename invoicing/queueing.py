@@ -13,7 +13,9 @@ after new work commits) sends messages for the rows that are due:
 - **bounded**: at most ``INVOICE_DISPATCH_MAX_IN_FLIGHT`` messages are in flight, whatever the
   backlog; no message carries a countdown, so none can outlive the broker's visibility timeout;
 - **within the quota**: a company whose quota is spent is not dispatched; its head gets a
-  ``next_attempt_at`` when the budget frees up.
+  ``next_attempt_at`` when the budget frees up;
+- **only when it can work**: invoices of a tenant without a company wait (no message) until the
+  seller connects one (``invoices_resume``).
 
 ``queued_at`` marks a row whose message is in flight; the claim (issuing.py) clears it. A message
 lost with its broker (Redis restarted without persistence) leaves ``queued_at`` behind: after
@@ -34,11 +36,12 @@ from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Tenant
+from accounts.services import settings_for
 from brickinvoice.errors import describe
 from marketplaces.models import Order
 
@@ -56,8 +59,17 @@ QUEUED_LEASE = timedelta(seconds=settings.INVOICE_QUEUED_LEASE_SECONDS)
 
 S = Invoice.State
 OPEN_STATES = [S.PENDING, S.CLAIMED, S.SUBMITTING, S.FAILED]
-# Errors that pause invoicing until the seller reconnects; reconnecting resumes them.
-CONNECTION_ERRORS = ("fatture_auth_failed", "fatture_not_connected", "no_company_selected", "company_not_found")
+# Errors that pause invoicing until the seller fixes the connection or the mapping; fixing it (the
+# accounting package sends accounting_ready) resumes them by themselves.
+SETUP_ERRORS = (
+    "fatture_auth_failed",
+    "fatture_not_connected",
+    "no_company_selected",
+    "company_not_found",
+    "slot_not_mapped",
+    "product_not_found",
+    "vat_rate_mismatch",
+)
 
 
 def eligible_orders(*, tenant: Tenant, store_id: int | None = None):
@@ -80,13 +92,28 @@ def _sort_at(policy: str) -> Subquery:
     return Subquery(Order.objects.filter(id=OuterRef("order_id")).values_list(when)[:1])
 
 
-def invoices_queue_eligible(*, tenant: Tenant, store_id: int | None = None, sync_run: SyncRun | None = None) -> int:
+def awaiting_confirmation(*, tenant: Tenant) -> int:
+    """How many eligible orders wait for the seller's go (0: none). Until the seller confirms the
+    first sync's dry run nothing is invoiced; afterwards a batch larger than
+    INVOICING_CONFIRM_ABOVE new invoices waits too (docs/tax.md §1.4: a backlog is issued late)."""
+    new = eligible_orders(tenant=tenant).filter(invoice__isnull=True).count()
+    if not settings_for(tenant).invoicing_confirmed_at:
+        return new
+    return new if new > settings.INVOICING_CONFIRM_ABOVE else 0
+
+
+def invoices_queue_eligible(
+    *, tenant: Tenant, store_id: int | None = None, sync_run: SyncRun | None = None, confirmed: bool = False
+) -> int:
     """Create the invoice rows of eligible orders (or reopen skipped ones) for the dispatcher.
 
     A few statements for the whole batch, not one per order: a first sync of a large store queues
     thousands. Rows already waiting keep their place and their in-flight message: a sync never
-    queues work twice. Returns how many rows are waiting for the dispatcher.
+    queues work twice. Nothing new is queued while it waits for the seller's confirmation
+    (``awaiting_confirmation``) unless ``confirmed``. Returns how many rows are waiting.
     """
+    if not confirmed and awaiting_confirmation(tenant=tenant):
+        return 0
     company_id = account_of(tenant)
     with transaction.atomic():
         order_ids = list(eligible_orders(tenant=tenant, store_id=store_id).values_list("id", flat=True))
@@ -119,22 +146,35 @@ def _reopen(invoices, **extra) -> int:
     )
 
 
+def _company_or(tenant: Tenant):
+    """The row's own company, or the one the tenant invoices from now for a row that has none."""
+    company_id = account_of(tenant)
+    return Coalesce(F("company_id"), Value(company_id)) if company_id is not None else F("company_id")
+
+
 def invoice_retry(*, invoice: Invoice) -> bool:
     """The seller's Retry button: a failed, held or skipped invoice goes back to the queue now."""
-    return bool(_reopen(Invoice.objects.filter(id=invoice.id, state__in=[S.FAILED, S.NEEDS_ATTENTION, S.SKIPPED])))
+    reopenable = Invoice.objects.filter(id=invoice.id, state__in=[S.FAILED, S.NEEDS_ATTENTION, S.SKIPPED])
+    return bool(_reopen(reopenable, company_id=_company_or(invoice.tenant)))
 
 
 def invoices_retry_all_failed(*, tenant: Tenant) -> int:
-    return _reopen(Invoice.objects.filter(tenant=tenant, state__in=[S.FAILED, S.NEEDS_ATTENTION]))
+    failed = Invoice.objects.filter(tenant=tenant, state__in=[S.FAILED, S.NEEDS_ATTENTION])
+    return _reopen(failed, company_id=_company_or(tenant))
 
 
-def invoices_resume_after_reconnect(*, tenant: Tenant) -> int:
-    """Invoices paused by a revoked or missing connection go back to the queue by themselves once
-    the seller reconnects (and to the company the connection invoices from now)."""
-    stopped = Invoice.objects.filter(
-        tenant=tenant, state__in=[S.NEEDS_ATTENTION, S.FAILED], error_code__in=CONNECTION_ERRORS
+def invoices_resume(*, tenant: Tenant) -> int:
+    """Invoices paused by the connection or the mapping (revoked token, no company, an unmapped or
+    deleted product) go back to the queue by themselves once the seller fixed it, to the company
+    the connection invoices from now; so do invoices that waited for a company at all."""
+    company_id = account_of(tenant)
+    if company_id is None:
+        return 0
+    stopped = Invoice.objects.filter(tenant=tenant, uncertain=False).filter(
+        Q(state__in=[S.NEEDS_ATTENTION, S.FAILED], error_code__in=SETUP_ERRORS)
+        | Q(state=S.PENDING, company_id__isnull=True)
     )
-    return _reopen(stopped, company_id=account_of(tenant))
+    return _reopen(stopped, company_id=company_id)
 
 
 def invoice_now(*, order: Order) -> bool:
@@ -148,10 +188,11 @@ def invoice_now(*, order: Order) -> bool:
                 "sort_at": order.paid_at or order.ordered_at,
             },
         )
-        if Invoice.objects.filter(id=invoice.id, state=S.PENDING).update(next_attempt_at=None):
+        company = _company_or(order.tenant)
+        if Invoice.objects.filter(id=invoice.id, state=S.PENDING).update(next_attempt_at=None, company_id=company):
             return True
         reopenable = Invoice.objects.filter(id=invoice.id, state__in=[S.SKIPPED, S.FAILED, S.NEEDS_ATTENTION])
-        return bool(_reopen(reopenable))
+        return bool(_reopen(reopenable, company_id=company))
 
 
 # --- the dispatcher -------------------------------------------------------------------------
@@ -172,7 +213,7 @@ SELECT id, company_id, state, queued_at FROM (
     SELECT i.id, i.company_id, i.state, i.queued_at, i.claimed_at, i.next_attempt_at,
            ROW_NUMBER() OVER (PARTITION BY i.company_id ORDER BY i.sort_at, i.id) AS rank
     FROM invoicing_invoice i
-    WHERE i.state IN ('pending', 'claimed', 'submitting', 'failed') {company_filter}
+    WHERE i.state IN ('pending', 'claimed', 'submitting', 'failed') AND i.company_id IS NOT NULL {company_filter}
 ) heads
 WHERE rank = 1
   AND (queued_at IS NULL OR queued_at < %(queued_stale)s)

@@ -31,10 +31,10 @@ def queue_after_import(sender: Any, store_id: int, result: Any, **kwargs: Any) -
     kick_dispatcher(account_of(store.tenant))
 
 
-def resume_after_reconnect(sender: Any, tenant: Tenant, **kwargs: Any) -> None:
-    """The seller reconnected the accounting package (or picked its company): what the revoked or
-    missing connection paused goes back to the queue by itself, and the reconnect e-mail may be
-    sent again if the problem ever comes back."""
-    if queueing.invoices_resume_after_reconnect(tenant=tenant):
+def resume_when_ready(sender: Any, tenant: Tenant, **kwargs: Any) -> None:
+    """The seller fixed the accounting set-up (reconnected, picked the company, saved the mapping):
+    what the connection or the mapping paused goes back to the queue by itself, and the reconnect
+    e-mail may be sent again if the problem ever comes back."""
+    if queueing.invoices_resume(tenant=tenant):
         kick_dispatcher(account_of(tenant))
     notification_resolved(tenant=tenant, kind="fatture_reconnect")

@@ -6,6 +6,7 @@ app_name = "invoicing"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("sync", views.sync_now, name="sync_now"),
+    path("sync/confirm", views.sync_confirm, name="sync_confirm"),
     path("sync/<uuid:public_id>/progress", views.sync_progress, name="sync_progress"),
     path("invoices/retry-failed", views.retry_all_failed, name="retry_all_failed"),
     path("invoices/<uuid:public_id>/retry", views.invoice_retry, name="invoice_retry"),

@@ -1,6 +1,7 @@
 """Seller pages of the invoicing app: dashboard, sync now and its progress, retries, preview."""
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -9,10 +10,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.access import get_for_tenant_or_404, tenant_queryset, tenant_required
+from accounts.choices import Role
+from accounts.services import settings_for
 from marketplaces.models import Order
 
-from . import decisions, queueing, selectors, syncruns
-from .forms import DecisionForm
+from . import decisions, dryrun, queueing, selectors, syncruns
+from .accounting import account_of
+from .forms import DecisionForm, SyncConfirmForm
 from .models import Invoice, OrderDecision, SyncRun
 from .tasks import kick_dispatcher, reread_order, sync_tenant
 
@@ -35,8 +39,28 @@ def dashboard(request):
         "schedule": selectors.schedule_info(tenant=tenant),
         "eligible_waiting": queueing.eligible_orders(tenant=tenant).count(),
         "sync_blocker": selectors.sync_blocker(health),
+        "awaiting_confirmation": queueing.awaiting_confirmation(tenant=tenant),
     }
     return render(request, "invoicing/dashboard.html", context)
+
+
+@tenant_required
+def sync_confirm(request):
+    """The first sync (or a large one): what would be issued, and the seller's go."""
+    form = SyncConfirmForm(
+        request.POST or request.GET or None, initial={"start": settings_for(request.tenant).cutoff_date}
+    )
+    start = form.cleaned_data.get("start") if form.is_valid() else None
+    if request.method == "POST":
+        if request.membership.role != Role.OWNER:
+            raise PermissionDenied(_("Only the account owner can start invoicing."))
+        if form.is_valid():
+            queued = dryrun.sync_confirm(tenant=request.tenant, start=start)
+            kick_dispatcher(account_of(request.tenant))
+            messages.success(request, _("Invoicing started: %(n)s orders, oldest first.") % {"n": queued})
+            return redirect("invoicing:dashboard")
+    summary = dryrun.dry_run(tenant=request.tenant, start=start)
+    return render(request, "invoicing/sync_confirm.html", {"form": form, "summary": summary})
 
 
 @tenant_required

@@ -4,7 +4,9 @@ from datetime import UTC, datetime
 from decimal import Decimal as D
 
 from django.conf import settings
+from django.utils import timezone
 
+from accounts.models import SellerSettings
 from marketplaces.models import Order, OrderItem
 from tests.factories import StoreConnectionFactory
 from tests.factories_fatture import COMPANY_ID, FattureConnectionFactory, ProductMappingFactory
@@ -22,8 +24,11 @@ SLOT_PRODUCTS = {
 }
 
 
-def connected_seller(tenant, *, subject="Vendita mattoncini LEGO"):
+def connected_seller(tenant, *, subject="Vendita mattoncini LEGO", confirmed=True):
+    """Connected, mapped, and (unless ``confirmed=False``) past the first sync's confirmation."""
     connection = FattureConnectionFactory(tenant=tenant, invoice_subject=subject)
+    if confirmed:
+        SellerSettings.objects.filter(tenant=tenant).update(invoicing_confirmed_at=timezone.now())
     for slot, (pid, name, vat_id, vat_value) in SLOT_PRODUCTS.items():
         ProductMappingFactory(
             tenant=tenant, slot=slot, product_id=pid, product_name=name, vat_id=vat_id, vat_value=vat_value

@@ -3,7 +3,12 @@
 from invoicing.models import Invoice, SyncRun
 from tests.factories_invoicing import make_order
 
-INVOICING_TENANT_VIEWS: set[str] = {"invoicing:dashboard", "invoicing:sync_now", "invoicing:retry_all_failed"}
+INVOICING_TENANT_VIEWS: set[str] = {
+    "invoicing:dashboard",
+    "invoicing:sync_now",
+    "invoicing:sync_confirm",
+    "invoicing:retry_all_failed",
+}
 
 
 def _order(tenant):

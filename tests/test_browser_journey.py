@@ -140,14 +140,18 @@ def test_seller_connects_everything_syncs_and_opens_invoices(page, sandboxed):
     page.click("text=Save mapping")
     assert "Every slot is mapped to a product with the expected VAT" in page.inner_text("main")
 
+    # The first sync shows what would be issued; nothing is created until the seller confirms.
     page.goto(f"{url}/home/")
+    page.click("text=Check and start")
+    assert int(page.inner_text("[data-testid=dry-run-count]")) > 10
+    page.click("[data-testid=confirm-sync]")
+    page.wait_for_url(re.compile(r".*/home/$"))
+
     page.click("[data-testid=sync-now]")
     page.wait_for_selector("[data-testid=sync-state]")
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=sync-state]').innerText.includes('Running')", timeout=60_000
     )
-    created = int(page.inner_text("[data-testid=invoices-created]"))
-    assert created > 10
 
     page.goto(f"{url}/home/orders")
     links = page.locator("[data-testid=invoice-link]")

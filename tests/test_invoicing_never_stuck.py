@@ -15,7 +15,7 @@ from django.urls import reverse
 from accounts.models import SellerSettings
 from fatture.models import FattureConnection
 from invoicing import issuing
-from invoicing.accounting import accounting_connected
+from invoicing.accounting import accounting_ready
 from invoicing.digest import digests_send
 from invoicing.models import Invoice, OrderDecision
 from marketplaces.models import Order
@@ -136,7 +136,7 @@ def test_reconnecting_resumes_what_the_revoked_token_paused_with_no_button(
     assert _run(order).error_code == "fatture_auth_failed"
     FattureConnection.objects.filter(tenant=seller).update(status=FattureConnection.Status.CONNECTED)
     with django_capture_on_commit_callbacks(execute=True):
-        accounting_connected.send(sender=FattureConnection, tenant=seller)
+        accounting_ready.send(sender=FattureConnection, tenant=seller)
     assert Invoice.objects.get(order=order).state == S.ISSUED and len(fake.documents) == 1
 
 
@@ -148,12 +148,12 @@ def test_fatture_announces_a_reconnect_that_can_invoice(seller, rsps, django_cap
     rsps.add(responses.POST, token_url(), json={"access_token": "a/x", "refresh_token": "r/x", "expires_in": 86400})
     rsps.add(responses.GET, f"{fic('')[: -len('/c/12345/')]}/user/info", json=user_info())
     heard = []
-    accounting_connected.connect(lambda sender, tenant, **kw: heard.append(tenant), weak=False, dispatch_uid="t")
+    accounting_ready.connect(lambda sender, tenant, **kw: heard.append(tenant), weak=False, dispatch_uid="t")
     try:
         with django_capture_on_commit_callbacks(execute=True):
             connection_complete(tenant=seller, code="c/1", redirect_uri="http://testserver/cb")
     finally:
-        accounting_connected.disconnect(dispatch_uid="t")
+        accounting_ready.disconnect(dispatch_uid="t")
     assert heard == [seller]
 
 
