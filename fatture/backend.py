@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
@@ -15,6 +16,7 @@ from invoicing.accounting import Document, Health, InvoiceDraft, MappedProduct, 
 
 from . import documents
 from .cache import REFUSAL_MEMORY, catalogue_cache_clear, missing_products_key, refusal_reread_key
+from .catalogue import vat_types_list
 from .client import FattureClient
 from .connection import PACKAGE_KEY, connection_for, connection_issue
 from .errors import FattureAuthFailed, FattureNotConnected, NoCompanySelected
@@ -51,6 +53,7 @@ class FattureBackend:
             raise FattureAuthFailed("The connection needs reconnecting.")
         if not connection.company_id:
             raise NoCompanySelected()
+        connection.tenant = tenant  # the caller's instance: its settings are already read
         return cls(connection)
 
     @classmethod
@@ -103,6 +106,19 @@ class FattureBackend:
 
     def view_url(self, document_id: int) -> str:
         return settings.FATTURE_INVOICE_VIEW_URL.format(id=document_id)
+
+    def vat_type_id(self, rate: Decimal, natura: str | None) -> int | None:
+        """The company's enabled VAT type with ``rate`` and ``natura`` (None: a taxed line, no natura),
+        from the cached VAT-type list (docs/providers/fatture-in-cloud.md §5: ids are per company,
+        never hard-coded; ei_type is the natura)."""
+        wanted = (natura or "").upper()
+        for vat in vat_types_list(connection=self.connection):
+            if vat.is_disabled or vat.value is None or vat.value != rate:
+                continue
+            have = (vat.ei_type or "").strip().upper()
+            if (have == wanted) if wanted else not have.startswith("N"):
+                return vat.id
+        return None
 
     def sync_customer(self, data: dict, *, known_client_id: int | None) -> int:
         return documents.client_sync(self.client, data, known_client_id=known_client_id)

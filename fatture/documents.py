@@ -126,6 +126,9 @@ def invoice_payload(draft: InvoiceDraft) -> JSON:
             "language": {"code": "it", "name": "Italiano"},
             "visible_subject": draft.visible_subject,
             **({"notes": draft.notes} if draft.notes else {}),
+            # The numbering series (sezionale) and EUR 2 stamp duty when due (docs/tax.md §7.4, §8).
+            **({"numeration": draft.numeration} if draft.numeration else {}),
+            **({"stamp_duty": _amount(draft.stamp_duty)} if draft.stamp_duty else {}),
             # `subject` is internal and not printed (README §7.2): it carries our order marker.
             "subject": draft.marker,
             "use_gross_prices": True,

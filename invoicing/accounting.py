@@ -68,13 +68,19 @@ def slot_label(slot: str) -> str:
 
 @dataclass(frozen=True)
 class MappedProduct:
-    """The package's product chosen for a slot, with its VAT type (id and percentage)."""
+    """The package's product chosen for a slot, with its VAT type (id, percentage, natura).
+
+    ``mismatch``: how the product's VAT differs from what the slot expects ("" when it fits or the
+    seller accepted it); the orders that need the slot wait until the seller decides."""
 
     product_id: int
     name: str
     vat_id: int
     vat_value: Decimal
     code: str = ""
+    natura: str = ""
+    mismatch: str = ""
+    expected: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,8 @@ class InvoiceDraft:
     total: Decimal
     paid_date: dt.date
     notes: str = ""  # printed on the document (stated choices, legal wording)
+    stamp_duty: Decimal = Decimal(0)  # EUR 2 when due (docs/tax.md §8)
+    numeration: str = ""  # the numbering series; "" = the company's default
 
 
 @dataclass(frozen=True)
@@ -165,6 +173,10 @@ class AccountingBackend(Protocol):
     def explain_rejection(self, error: ServiceError, *, slots: list[str]) -> ServiceError:
         """What a refused invoice means for the seller: e.g. a mapped product of one of ``slots``
         was deleted (``product_not_found``). Returns ``error`` itself when nothing better is known."""
+
+    def vat_type_id(self, rate: Decimal, natura: str | None) -> int | None:
+        """The company's VAT type with this rate and natura (None: a taxed line), for a line whose
+        product's own VAT type does not carry its treatment; None when there is none."""
 
     def known_refusal(self, *, slots: list[str]) -> ServiceError | None:
         """A refusal already explained for one of ``slots`` (e.g. its product was deleted), so the

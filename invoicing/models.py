@@ -63,6 +63,18 @@ class Invoice(models.Model):
     invoice_date = models.DateField(null=True, blank=True)
     total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
+    # A non-EUR order is invoiced in EUR at the ECB rate of the operation date (docs/tax.md §9):
+    # the original total, the rate (units of the currency per 1 EUR), its date and where we read it.
+    original_currency = models.CharField(max_length=3, blank=True)
+    original_total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    fx_rate = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    fx_rate_date = models.DateField(null=True, blank=True)
+    fx_source = models.CharField(max_length=200, blank=True)
+    stamp_duty = models.DecimalField(max_digits=6, decimal_places=2, default=0)
+    region = models.CharField(max_length=10, blank=True)
+    # The numbering series we asked for (the store's sezionale; "" = the company's default): within
+    # one series, numbers must follow dates (docs/tax.md §7.4).
+    series = models.CharField(max_length=20, blank=True)
     api_calls = models.PositiveIntegerField(default=0)
     issued_at = models.DateTimeField(null=True, blank=True)
     # The last failure, for the seller: code (errors.CATALOGUE), message, hint, provider detail.
@@ -219,3 +231,55 @@ class OrderDecision(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} for order {self.order_id}"
+
+
+class InvoiceLine(models.Model):
+    """One line of an issued invoice, as sent: what a credit note reverses (it never re-decides
+    the VAT), what the accountant's export lists, and what the OSS threshold counts."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    slot = models.CharField(max_length=20)
+    product_id = models.BigIntegerField()
+    product_name = models.CharField(max_length=300, blank=True)
+    description = models.CharField(max_length=500, blank=True)
+    treatment = models.CharField(max_length=30)  # taxes.treatment.TreatmentCode
+    vat_id = models.IntegerField()
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2)
+    natura = models.CharField(max_length=8, blank=True)
+    gross = models.DecimalField(max_digits=14, decimal_places=2)  # EUR, VAT included
+    original_gross = models.DecimalField(max_digits=14, decimal_places=2)  # in the order's currency
+    destination_country = models.CharField(max_length=2, blank=True)  # OSS
+    destination_rate = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["invoice", "position"]
+        constraints = [models.UniqueConstraint(fields=["invoice", "position"], name="uniq_invoice_line")]
+
+    def __str__(self):
+        return f"{self.slot} {self.gross} ({self.treatment})"
+
+
+class Buyer(models.Model):
+    """What the seller recorded about one marketplace buyer (keyed like the client code,
+    customers.customer_code): a VAT number (checked in VIES, for EU business buyers), a codice
+    fiscale (Italian consumers who asked for an invoice), and where an Italian business receives
+    e-invoices (SdI code or PEC). Neither marketplace gives these (docs/tax.md §1.2, §2)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="buyers")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    code = models.CharField(max_length=120)
+    vat_number = models.CharField(_("VAT number"), max_length=20, blank=True)
+    codice_fiscale = models.CharField(_("Codice fiscale"), max_length=16, blank=True)
+    sdi_code = models.CharField(_("SdI recipient code"), max_length=7, blank=True)
+    pec = models.EmailField(_("PEC address"), blank=True)
+    vies_check = models.ForeignKey(
+        "taxes.VatNumberCheck", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "code"], name="uniq_buyer_code")]
+
+    def __str__(self):
+        return self.code
