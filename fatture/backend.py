@@ -12,9 +12,9 @@ from django.core.cache import cache
 
 from accounts.models import Tenant
 from brickinvoice.errors import ErrorBox, ServiceError
-from invoicing.accounting import Document, Health, InvoiceDraft, MappedProduct, slot_label
+from invoicing.accounting import CreditNoteDraft, Document, Health, InvoiceDraft, MappedProduct, slot_label
 
-from . import documents
+from . import creditnotes, documents
 from .cache import REFUSAL_MEMORY, catalogue_cache_clear, missing_products_key, refusal_reread_key
 from .catalogue import vat_types_list
 from .client import FattureClient
@@ -128,6 +128,12 @@ class FattureBackend:
 
     def find_invoice_for_order(self, *, marker: str, client_id: int, date: dt.date) -> Document | None:
         return documents.invoice_find(self.client, marker=marker, client_id=client_id, on=date)
+
+    def create_credit_note(self, draft: CreditNoteDraft) -> Document:
+        return creditnotes.credit_note_create(self.client, draft)
+
+    def find_credit_note_for_order(self, *, marker: str, client_id: int, date: dt.date) -> Document | None:
+        return creditnotes.credit_note_find(self.client, marker=marker, client_id=client_id, on=date)
 
     def explain_rejection(self, error: ServiceError, *, slots: list[str]) -> ServiceError:
         """A refused invoice whose mapped product was deleted in Fatture says so (Product {id} not

@@ -112,6 +112,22 @@ class InvoiceDraft:
 
 
 @dataclass(frozen=True)
+class CreditNoteDraft:
+    """One credit note as invoicing wants it (design §4 step 8): ``document`` carries what a credit
+    note shares with an invoice (customer, date, lines as positive amounts credited, marker,
+    notes); ``original_number`` / ``original_date`` link it to the invoice it corrects (in the
+    e-invoice data when it is one, docs/providers/fatture-in-cloud.md §16). ``e_invoice`` and
+    ``ei_payment_method`` repeat the original's e-invoice choice (the e-invoicing hook in
+    invoicing/creditnotes.py decides them)."""
+
+    document: InvoiceDraft
+    original_number: str
+    original_date: dt.date
+    e_invoice: bool = False
+    ei_payment_method: str = ""
+
+
+@dataclass(frozen=True)
 class Document:
     """A document the package created (or that a look-up found)."""
 
@@ -184,6 +200,14 @@ class AccountingBackend(Protocol):
 
     def view_url(self, document_id: int) -> str:
         """Where the seller opens the document in the package."""
+
+    def create_credit_note(self, draft: CreditNoteDraft) -> Document:
+        """Create one credit note linked to its invoice. Not idempotent on the provider's side:
+        callers look first with ``find_credit_note_for_order`` after an uncertain outcome."""
+
+    def find_credit_note_for_order(self, *, marker: str, client_id: int, date: dt.date) -> Document | None:
+        """The credit note already created with ``marker`` (for ``client_id`` on ``date``), or
+        None. Any failure raises an error without an HTTP status ("cannot tell")."""
 
 
 class AccountingPackage(Protocol):
