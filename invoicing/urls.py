@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import creditviews, views
 
 app_name = "invoicing"
 urlpatterns = [
@@ -13,4 +13,8 @@ urlpatterns = [
     path("orders/<uuid:public_id>/preview", views.order_preview, name="order_preview"),
     path("orders/<uuid:public_id>/invoice-now", views.order_invoice_now, name="order_invoice_now"),
     path("orders/<uuid:public_id>/decide", views.order_decide, name="order_decide"),
+    path("orders/<uuid:public_id>/credit-note", creditviews.credit_note_create, name="credit_note_create"),
+    path("orders/<uuid:public_id>/reread", creditviews.order_reread, name="order_reread"),
+    path("credit-notes/<uuid:public_id>/answer", creditviews.credit_note_answer, name="credit_note_answer"),
+    path("credit-notes/<uuid:public_id>/retry", creditviews.credit_note_retry, name="credit_note_retry"),
 ]

@@ -14,7 +14,7 @@ from accounts.choices import Role
 from accounts.services import settings_for
 from marketplaces.models import Order
 
-from . import decisions, dryrun, queueing, selectors, syncruns
+from . import creditselectors, decisions, dryrun, queueing, selectors, syncruns
 from .accounting import account_of
 from .forms import DecisionForm, SyncConfirmForm
 from .models import Invoice, OrderDecision, SyncRun
@@ -40,6 +40,8 @@ def dashboard(request):
         "eligible_waiting": queueing.eligible_orders(tenant=tenant).count(),
         "sync_blocker": selectors.sync_blocker(health),
         "awaiting_confirmation": queueing.awaiting_confirmation(tenant=tenant),
+        "credit_counts": creditselectors.credit_counts(tenant=tenant),
+        "credit_needs_seller": creditselectors.credit_notes_needing_seller(tenant=tenant),
     }
     return render(request, "invoicing/dashboard.html", context)
 
@@ -126,6 +128,8 @@ def order_preview(request, public_id):
         "question": selectors.order_question(order=order),
         "decisions": decisions.decisions_of(order),
         "decide_form": DecisionForm(),
+        "credit": creditselectors.credit_section(order=order),
+        "is_owner": request.membership.role == Role.OWNER,
     }
     return render(request, "invoicing/preview.html", context)
 

@@ -7,6 +7,7 @@ from invoicing import creditnotes, issuing
 from invoicing.creditmodels import CreditNote
 from invoicing.models import Invoice, InvoiceLine
 from tests.factories import StoreConnectionFactory
+from tests.factories_fatture import COMPANY_ID
 from tests.factories_invoicing import make_order
 
 
@@ -32,7 +33,7 @@ def issued_by_hand(order, *, lines, fx_rate=None, currency="EUR", number="7", in
         tenant=order.tenant,
         order=order,
         state=Invoice.State.ISSUED,
-        company_id=order.tenant.fatture_connection.company_id,
+        company_id=COMPANY_ID,
         fatture_id=8000 + order.id,
         number=number,
         numeration="/A",
