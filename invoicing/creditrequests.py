@@ -185,16 +185,19 @@ def _question(code: str) -> dict[str, str]:
 
 
 def _supersede_older(note: CreditNote, family: str) -> None:
-    if note.basis != B.CUMULATIVE and note.state != K.HELD:
+    """Questions the new event makes moot: a newer reading of a cumulative refund includes the older
+    one; a cancellation credits everything left, whatever the older questions were about."""
+    if note.basis == B.FULL and note.state != K.HELD:
+        older = Q()
+        message = _("Replaced by the cancellation, which credits everything left.")
+    elif note.basis == B.CUMULATIVE or note.state == K.HELD:
+        older = Q(event_key__startswith=f"{family}:")
+        message = _("Replaced by newer refund data from the marketplace.")
+    else:
         return
-    CreditNote.objects.filter(
-        invoice_id=note.invoice_id, state=K.HELD, event_key__startswith=f"{family}:", created_at__lte=note.created_at
-    ).exclude(id=note.id).update(
-        state=K.SKIPPED,
-        error_code="",
-        error_message=_("Replaced by newer refund data from the marketplace."),
-        error_hint="",
-    )
+    CreditNote.objects.filter(older, invoice_id=note.invoice_id, state=K.HELD, created_at__lte=note.created_at).exclude(
+        id=note.id
+    ).update(state=K.SKIPPED, error_code="", error_message=message, error_hint="")
 
 
 def credit_note_request(*, invoice: Invoice, amounts: PartAmounts, reason: str, user: User | None) -> CreditNote:
@@ -223,32 +226,38 @@ def credit_note_request(*, invoice: Invoice, amounts: PartAmounts, reason: str, 
     return note
 
 
-ANSWERS = ("amounts", "full", "skip")
+# A credit note waiting for the seller may be answered; one that cannot be made (its invoice has no
+# lines, another company…) may only be given up, unless an attempt of it may exist.
+ANSWERABLE = {"amounts": [K.HELD], "full": [K.HELD], "skip": [K.HELD, K.NEEDS_ATTENTION]}
 
 
 def credit_note_answer(
     *, credit_note: CreditNote, kind: str, amounts: PartAmounts, note: str, user: User | None
 ) -> bool:
-    """The seller's answer to a held credit note: credit these amounts, the whole invoice, or
-    nothing (kept with the reason). False when it was no longer waiting for an answer."""
+    """The seller's answer: credit these amounts, the whole invoice, or nothing (kept with the
+    reason). False when the credit note no longer waits for that answer."""
     invoice = credit_note.invoice
     changes: dict[str, object] = dict(decided_by=user, decided_at=timezone.now(), decision_note=note.strip()[:2000])
     if kind == "amounts":
-        check_amounts(invoice, amounts, exclude=credit_note.id)
         changes.update(basis=B.AMOUNTS, goods=amounts.goods, shipping=amounts.shipping, handling=amounts.handling)
     elif kind == "full":
         changes.update(basis=B.FULL)
+    skipped = _("Not credited: %(reason)s") % {"reason": note.strip() or _("no reason given")}
     changes.update(
         state=K.SKIPPED if kind == "skip" else K.PENDING,
         error_code="",
-        error_message=_("Not credited: %(reason)s") % {"reason": note.strip() or _("no reason given")}
-        if kind == "skip"
-        else "",
+        error_message=skipped if kind == "skip" else "",
         error_hint="",
         error_detail="",
         next_attempt_at=None,
     )
-    answered = CreditNote.objects.filter(id=credit_note.id, state=K.HELD).update(**changes)
+    with transaction.atomic():
+        Invoice.objects.select_for_update().filter(id=invoice.id).first()  # one decision at a time
+        if kind == "amounts":
+            check_amounts(invoice, amounts, exclude=credit_note.id)
+        answered = CreditNote.objects.filter(
+            id=credit_note.id, state__in=ANSWERABLE.get(kind, []), uncertain=False
+        ).update(**changes)
     credit_notes_shown_refresh(invoice_id=invoice.id)
     return bool(answered)
 

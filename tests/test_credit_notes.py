@@ -422,3 +422,30 @@ def test_an_invoice_of_another_company_is_not_credited_in_the_current_one(seller
     [note] = run_credit_notes()
     assert note.state == K.NEEDS_ATTENTION and note.error_code == "credit_note_other_company"
     assert credit_posts(fake) == []
+
+
+def test_a_cancellation_replaces_the_questions_still_open_on_the_invoice(seller, fake):
+    order = make_order(seller)
+    invoice = invoiced(order)
+    Order.objects.filter(id=order.id).update(status="on_hold", payment_status="Returned")
+    [question] = credit_notes_detect(order_ids=[order.id])
+    cancel(order)
+    credit_notes_detect(order_ids=[order.id])
+    question.refresh_from_db()
+    assert question.state == K.SKIPPED and "cancellation" in question.error_message
+    [_question, cancelled] = run_credit_notes()
+    assert cancelled.state == K.ISSUED and cancelled.total == invoice.total
+
+
+def test_a_credit_note_that_cannot_be_made_may_be_given_up_with_a_reason(seller, fake, owner):
+    invoice = invoiced(make_order(seller))
+    Invoice.objects.filter(id=invoice.id).update(company_id=999)
+    invoice.refresh_from_db()
+    note = credit_note_request(invoice=invoice, amounts=PartAmounts(goods=D("1.00")), reason="", user=owner)
+    run_credit_notes()
+    note.refresh_from_db()
+    assert not credit_note_answer(credit_note=note, kind="full", amounts=PartAmounts(), note="", user=owner)
+    assert credit_note_answer(credit_note=note, kind="skip", amounts=PartAmounts(), note="made by hand", user=owner)
+    note.refresh_from_db()
+    assert note.state == K.SKIPPED
+    assert creditrequests.available_parts(invoice).goods == D("12.50")  # its amounts are free again
