@@ -18,7 +18,7 @@ Pure functions, ``Decimal`` in cents rounded half-up (design §5), no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -112,19 +112,8 @@ class CreditRequest:
     goods_weights: Mapping[str, Decimal] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class CreditLine:
-    position: int
-    slot: str
-    product_id: int
-    product_name: str
-    description: str
-    vat_id: int
-    vat_rate: Decimal
-    natura: str
-    treatment: str
-    gross: Decimal  # EUR, VAT included, positive: the amount credited
-    original_gross: Decimal
+# A credit line has the shape of the line it reverses; its amounts are what it credits (positive).
+CreditLine = OriginalLine
 
 
 @dataclass(frozen=True)
@@ -238,20 +227,7 @@ def _share(amount: Decimal, rows: Sequence[Left], weights: list[Decimal], attr: 
 
 
 def _credit_line(row: Left, gross: Decimal, original: Decimal) -> CreditLine:
-    line = row.line
-    return CreditLine(
-        position=line.position,
-        slot=line.slot,
-        product_id=line.product_id,
-        product_name=line.product_name,
-        description=line.description,
-        vat_id=line.vat_id,
-        vat_rate=line.vat_rate,
-        natura=line.natura,
-        treatment=line.treatment,
-        gross=gross,
-        original_gross=original,
-    )
+    return replace(row.line, gross=gross, original_gross=original)
 
 
 def _part_lines(
