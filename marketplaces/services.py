@@ -19,7 +19,8 @@ from brickinvoice.fields import mask
 from .bricklink.client import BrickLinkClient, BrickLinkCredentials
 from .brickowl.client import BrickOwlClient
 from .errors import BadCredentials
-from .imports import DEFAULT_NAMES, ImportResult, bricklink_daily_budget, roll_day, store_import_orders
+from .importrun import ImportResult, bricklink_daily_budget, roll_day
+from .imports import DEFAULT_NAMES, store_import_orders
 from .models import Marketplace, Order, StoreConnection
 
 # The import lives in ``imports``; these names stay importable from here for the layers above.
