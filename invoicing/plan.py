@@ -31,6 +31,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.choices import MarginRule, OrderStatus
 
@@ -129,15 +130,15 @@ class PlanError(Exception):
 def ineligibility_reason(order: OrderLike, rules: SellerRules, *, already_invoiced: bool) -> str | None:
     """None if the order should be invoiced now, else a short reason for the dashboard."""
     if already_invoiced:
-        return "already invoiced"
+        return gettext("already invoiced")
     if order.status == OrderStatus.CANCELLED:
-        return "cancelled"
+        return gettext("cancelled")
     if order.quarantined:
-        return "its marketplace data could not be read (see the order's problems)"
+        return gettext("its marketplace data could not be read (see the order's problems)")
     if order.status not in set(rules.invoiceable_statuses):
-        return f"status '{order.status}' is not in your invoiceable statuses"
+        return gettext("status '%(status)s' is not in your invoiceable statuses") % {"status": order.status}
     if rules.cutoff_date and _as_date(order.ordered_at) < rules.cutoff_date:
-        return "placed before your cutoff date"
+        return gettext("placed before your cutoff date")
     return None
 
 
@@ -214,23 +215,29 @@ def build_plan(
     try:
         region = region_for(country=order.ship_country, postcode=order.ship_postal_code, seller_country=rules.country)
     except ValueError as exc:
-        raise PlanError("order_data_invalid", f"Shipping country is missing or unknown ({exc}).") from exc
+        detail = gettext("Shipping country is missing or unknown (%(error)s).") % {"error": exc}
+        raise PlanError("order_data_invalid", detail) from exc
 
     goods, pieces = _goods_amounts(order, items, rules.margin_rule)
-    label = f"{MARKETPLACE_LABELS.get(order.marketplace, order.marketplace)} order {order.marketplace_order_id}"
+    label = gettext("%(marketplace)s order %(number)s") % {
+        "marketplace": MARKETPLACE_LABELS.get(order.marketplace, order.marketplace),
+        "number": order.marketplace_order_id,
+    }
     raw_lines: list[tuple[str, str, Decimal]] = []  # (slot, description, unrounded amount)
     for kind in ("std", "margin"):
         if kind in goods and (goods[kind] != 0 or pieces.get(kind)):
-            what = "LEGO parts" if kind == "std" else "Used LEGO parts (margin scheme)"
-            count = f", {pieces[kind]} pcs" if pieces.get(kind) else ""
+            what = gettext("LEGO parts") if kind == "std" else gettext("Used LEGO parts (margin scheme)")
+            count = gettext(", %(n)s pcs") % {"n": pieces[kind]} if pieces.get(kind) else ""
             raw_lines.append((goods_slot(kind, region), f"{what}{count} — {label}", goods[kind]))
     shipping = Decimal(order.shipping or 0) + Decimal(order.insurance or 0)
     handling = Decimal(order.etc1 or 0) + Decimal(order.etc2 or 0) + Decimal(order.additional_charges or 0)
     if shipping:
-        with_insurance = " and insurance" if order.insurance else ""
-        raw_lines.append(("shipping", f"Shipping{with_insurance} — {label}", shipping))
+        with_insurance = gettext(" and insurance") if order.insurance else ""
+        what = gettext("Shipping")
+        raw_lines.append(("shipping", f"{what}{with_insurance} — {label}", shipping))
     if handling:
-        raw_lines.append(("handling", f"Handling and other charges — {label}", handling))
+        what = gettext("Handling and other charges")
+        raw_lines.append(("handling", f"{what} — {label}", handling))
 
     paid = money(order.amount_paid_to_seller)
     computed = sum((money(amount) for _, _, amount in raw_lines), ZERO)
@@ -260,7 +267,7 @@ def build_plan(
             )
         )
     if not lines:
-        raise PlanError("order_data_invalid", "The order has no amounts to invoice.")
+        raise PlanError("order_data_invalid", gettext("The order has no amounts to invoice."))
     return InvoicePlan(
         region=region,
         currency=currency,
@@ -302,8 +309,11 @@ def _reconcile(amounts: list[Decimal], target: Decimal, order: OrderLike) -> lis
     if not rounded or abs(residue) > tolerance:
         raise PlanError(
             "order_data_held",
-            f"The order's amounts add up to {sum(rounded, ZERO)} {order.currency} but the buyer paid "
-            f"{target} {order.currency}; it was not invoiced so that no wrong invoice is issued.",
+            gettext(
+                "The order's amounts add up to %(computed)s %(currency)s but the buyer paid %(paid)s %(currency)s; "
+                "it was not invoiced so that no wrong invoice is issued."
+            )
+            % {"computed": sum(rounded, ZERO), "paid": target, "currency": order.currency},
         )
     largest = max(range(len(rounded)), key=lambda i: abs(rounded[i]))
     rounded[largest] += residue

@@ -21,7 +21,7 @@ from .rules import seller_rules_for
 from .schedules import interval_of
 
 STORES_URL = "/home/stores/"
-NO_STORE = "Not connected"
+NO_STORE = _("Not connected")
 
 
 @dataclass
@@ -40,9 +40,10 @@ def connection_health(*, tenant: Tenant) -> list[Health]:
         ok = store.status == "active"
         error = getattr(store, "last_error_code", "")
         text = describe(error) if error else None
+        name = store.name or _("store")
         rows.append(
             Health(
-                label=f"{store.get_marketplace_display()} — {store.name or 'store'}",
+                label=f"{store.get_marketplace_display()} — {name}",
                 ok=ok,
                 status=store.get_status_display(),
                 detail=text.message if text and not ok else "",
