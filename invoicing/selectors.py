@@ -56,7 +56,7 @@ def connection_health(*, tenant: Tenant) -> list[Health]:
             Health(
                 label=str(_("Stores")),
                 ok=False,
-                status=NO_STORE,
+                status=str(NO_STORE),
                 hint=str(_("Connect your BrickLink or BrickOwl store.")),
                 url=STORES_URL,
             )
@@ -100,7 +100,7 @@ def sync_blocker(health: list[Health]) -> str:
     accounting package not connected, without a company or with an incomplete mapping. The last
     row of ``connection_health`` is the accounting package's."""
     *stores, accounting = health
-    if not any(row.url == STORES_URL and row.status != NO_STORE for row in stores):
+    if not any(row.url == STORES_URL and row.status != str(NO_STORE) for row in stores):
         return str(_("connect your BrickLink or BrickOwl store first."))
     if not accounting.ok:
         return f"{accounting.status} — {accounting.hint or accounting.detail}"

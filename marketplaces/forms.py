@@ -1,6 +1,8 @@
 """Forms of the stores and orders pages. They only validate input: the live credential
 check happens in the service, called by the view (never a third-party call in ``clean()``)."""
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -8,8 +10,11 @@ from accounts.choices import OrderStatus
 
 from .models import StoreConnection
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
-def _secret(label: str, help_text: str = "") -> forms.CharField:
+
+def _secret(label: "StrOrPromise", help_text: "StrOrPromise" = "") -> forms.CharField:
     return forms.CharField(
         label=label,
         max_length=200,
