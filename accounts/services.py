@@ -22,8 +22,23 @@ def tenant_create_for_user(*, user: User, business_name: str, country: str = "IT
 
 
 def settings_for(tenant: Tenant) -> SellerSettings:
-    """The tenant's settings, created with defaults if an admin-made tenant lacks them."""
+    """The tenant's settings, created with defaults if an admin-made tenant lacks them. Read afresh
+    each time, unless a short unit of work pinned them on this tenant object (``settings_pin``)."""
+    pinned: SellerSettings | None = getattr(tenant, PINNED, None)
+    if pinned is not None:
+        return pinned
     seller_settings, _ = SellerSettings.objects.get_or_create(tenant=tenant, defaults={"business_name": tenant.name})
+    return seller_settings
+
+
+PINNED = "_pinned_seller_settings"
+
+
+def settings_pin(tenant: Tenant) -> SellerSettings:
+    """Read the settings once for a short unit of work on this tenant object (one invoice: a
+    dozen readers, one query). Only for work that never changes them meanwhile."""
+    seller_settings = settings_for(tenant)
+    setattr(tenant, PINNED, seller_settings)
     return seller_settings
 
 

@@ -180,6 +180,32 @@ CATALOGUE: dict[str, Entry] = {
         _("The marketplace answered with an error."),
         _("Try again later. If it persists, contact support with the time of the error."),
     ),
+    "vat_type_missing": Entry(
+        _("Your Fatture in Cloud company has no VAT type at {rate} % with natura {natura}."),
+        _(
+            "This order needs it (the VAT treatment of its buyer and destination). Create it on the Product "
+            "mapping page (or in Fatture in Cloud → Impostazioni → Aliquote IVA), then press Retry."
+        ),
+    ),
+    "vat_treatment_unsupported": Entry(
+        _("BrickInvoice does not invoice this destination automatically."),
+        _("Ask your accountant how to invoice it, then invoice it by hand and mark the order as not invoiced here."),
+    ),
+    "invoice_date_out_of_order": Entry(
+        _("This invoice would be dated {date}, before the newest invoice of its numbering series ({newest})."),
+        _(
+            "Within a numbering series, numbers must follow dates. Open the order and choose to date the invoice "
+            "today (the date of the sale is stated on it), or not to invoice it here."
+        ),
+    ),
+    "vies_unavailable": Entry(
+        _("The EU VAT number of this buyer could not be checked: VIES did not answer."),
+        _("Nothing to do: the check is tried again in an hour, and the order is invoiced once VIES answers."),
+    ),
+    "exchange_rate_unknown": Entry(
+        _("The ECB exchange rate of this order's date is not known yet."),
+        _("Nothing to do: the order is invoiced once the ECB rate is published and read (daily)."),
+    ),
     "order_data_held": Entry(
         _("This order's data needs your decision before it is invoiced."),
         _(

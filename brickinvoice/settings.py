@@ -293,6 +293,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "invoicing.tasks.dispatch_syncs",
         "schedule": env.float("SYNC_DISPATCH_EVERY_SECONDS", default=60.0),
     },
+    "einvoices-send": {"task": "invoicing.tasks.einvoices_send_due", "schedule": 60.0},
+    "einvoices-track": {"task": "invoicing.tasks.einvoices_track", "schedule": 300.0},
+    "receipts-record": {"task": "invoicing.tasks.receipts_record_due", "schedule": crontab(minute=30)},
     "daily-digests": {
         "task": "invoicing.tasks.send_daily_digests",
         "schedule": crontab(hour=8, minute=0),

@@ -21,6 +21,7 @@ from brickinvoice.errors import ServiceError
 from invoicing.accounting import Document, InvoiceDraft
 
 from .client import JSON, FattureClient
+from .einvoice_data import ei_data_invoice, einvoice_entity, sdi_entity_text
 
 logger = logging.getLogger("fatture.documents")
 
@@ -117,16 +118,34 @@ def _amount(value: Decimal) -> float:
     return float(Decimal(value).quantize(Decimal("0.01")))
 
 
+def _entity(draft: InvoiceDraft) -> JSON:
+    """The buyer on the document; for an e-invoice, what SdI needs (recipient code, identifiers,
+    CAP, Latin text: fatture/einvoice_data.py, docs/providers/fatture-in-cloud.md §8.5)."""
+    fields = {"id": draft.client_id, **entity_fields(draft.entity)}
+    if not draft.electronic:
+        return fields
+    return sdi_entity_text({**fields, **einvoice_entity(draft.entity).fields})
+
+
 def invoice_payload(draft: InvoiceDraft) -> JSON:
     return {
         "data": {
             "type": "invoice",
-            "entity": {"id": draft.client_id, **entity_fields(draft.entity)},
+            "entity": _entity(draft),
             "date": draft.date.isoformat(),
             "currency": {"id": draft.currency},
             "language": {"code": "it", "name": "Italiano"},
             "visible_subject": draft.visible_subject,
             **({"notes": draft.notes} if draft.notes else {}),
+            # The numbering series (sezionale) and EUR 2 stamp duty when due (docs/tax.md §7.4, §8).
+            **({"numeration": draft.numeration} if draft.numeration else {}),
+            **({"stamp_duty": _amount(draft.stamp_duty)} if draft.stamp_duty else {}),
+            # Creating with e_invoice does not send it (docs §8.1); payment_method is required then.
+            **(
+                {"e_invoice": True, "ei_data": ei_data_invoice(payment_method=draft.payment_method)}
+                if draft.electronic
+                else {}
+            ),
             # `subject` is internal and not printed (README §7.2): it carries our order marker.
             "subject": draft.marker,
             "use_gross_prices": True,

@@ -182,19 +182,27 @@ def mapping_check(*, tenant: Tenant) -> list[ErrorBox]:
 
 def slot_products(*, connection: FattureConnection) -> dict[str, MappedProduct]:
     """The mapped product of each slot for the selected company, from the stored snapshots (no API
-    call). A product with no VAT type is left out, so the invoice plan reports the slot as not
-    mapped instead of sending no VAT."""
-    return {
-        slot: MappedProduct(
+    call), each with how its VAT differs from what the slot expects unless the seller accepted it.
+    A product with no VAT type is left out, so the invoice plan reports the slot as not mapped
+    instead of sending no VAT."""
+    expectations = expected_vat(tenant=connection.tenant)
+    products = {}
+    for slot, m in mapping_for(tenant=None, connection=connection).items():
+        if m.vat_id is None or m.vat_value is None:
+            continue
+        expected = expectations[slot]
+        fits = m.mismatch_accepted or vat_matches(expected=expected, value=m.vat_value, ei_type=m.vat_ei_type)
+        products[slot] = MappedProduct(
             product_id=m.product_id,
             name=m.product_name,
             code=m.product_code,
             vat_id=m.vat_id,
             vat_value=m.vat_value,
+            natura=m.vat_ei_type,
+            mismatch="" if fits else _actual_label(expected, m.vat_value, m.vat_ei_type),
+            expected="" if fits else expected.label,
         )
-        for slot, m in mapping_for(tenant=None, connection=connection).items()
-        if m.vat_id is not None and m.vat_value is not None
-    }
+    return products
 
 
 def mapping_health_issue(*, tenant: Tenant, connection: FattureConnection) -> ErrorBox | None:

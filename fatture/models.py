@@ -80,6 +80,9 @@ class ProductMapping(models.Model):
     vat_value = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     vat_description = models.CharField(max_length=300, blank=True)
     vat_ei_type = models.CharField(_("VAT nature (natura)"), max_length=20, blank=True)
+    # The seller chose to use this product although its VAT does not fit what the slot expects:
+    # the lines still carry the right VAT type for their treatment (invoicing/vat.py).
+    mismatch_accepted = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.db import InterfaceError, OperationalError
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 from redis.exceptions import RedisError
 
+from accounts.services import settings_for, settings_pin
 from brickinvoice.errors import ServiceError, describe
 from brickinvoice.locks import company_write_lock
 from marketplaces.models import Order
@@ -38,11 +39,14 @@ from marketplaces.models import Order
 from .accounting import AccountingBackend, Document, DraftLine, InvoiceDraft, backend_for_tenant
 from .customers import customer_data, customer_sync
 from .decisions import DATA_HELD, decision_for, order_problems, skip_as_decided
-from .models import Invoice, OrderDecision
-from .plan import InvoicePlan, PlanError, build_plan, ineligibility_reason
+from .einvoicing import EInvoiceChoice, buyer_entity, einvoice_choice, initial_state
+from .models import Invoice, InvoiceLine, OrderDecision
+from .plan import InvoicePlan, PlanError, build_plan, ineligibility_reason, invoice_date_for
 from .queueing import CLAIM_LEASE
+from .register import register_sale
 from .rules import seller_rules_for
 from .syncruns import sync_run_count
+from .taxcontext import buyer_for, tax_context
 
 logger = logging.getLogger("invoicing.issuing")
 
@@ -78,7 +82,8 @@ def invoice_process(*, invoice_id: int) -> InvoiceOutcome:
     """Claim and invoice one order. Never raises for a business failure: it is stored instead."""
     if not invoice_claim(invoice_id=invoice_id):
         return InvoiceOutcome(None)
-    invoice = Invoice.objects.select_related("order", "tenant").get(id=invoice_id)
+    invoice = Invoice.objects.select_related("order__store", "tenant").get(id=invoice_id)
+    settings_pin(invoice.tenant)  # one read for the dozen places that ask during this invoice
     try:
         _invoice_submit(invoice)
     except PlanError as exc:
@@ -130,14 +135,34 @@ def _invoice_submit(invoice: Invoice) -> None:
         sync_run_count(invoice)
         return
     as_computed = bool(decision and decision.kind == OrderDecision.Kind.INVOICE_AS_COMPUTED)
+    dated_today = timezone.localdate() if decision and decision.kind == OrderDecision.Kind.DATE_TODAY else None
     problems = order_problems(order)
     if problems and not as_computed:
         raise PlanError(DATA_HELD, " ".join(problems))
     backend = backend_for_tenant(invoice.tenant)  # raises fatture_auth_failed / no_company_selected
-    plan = build_plan(order, list(order.items.all()), rules, backend.slot_products(), computed_total=as_computed)
+    buyer = buyer_for(order)
+    tax = tax_context(order=order, buyer=buyer, backend=backend, operation_date=invoice_date_for(order, rules))
+    plan = build_plan(
+        order,
+        list(order.items.all()),
+        rules,
+        backend.slot_products(),
+        tax,
+        computed_total=as_computed,
+        invoice_date=dated_today,
+    )
+    series = order.store.numeration
+    if not invoice.uncertain:
+        _check_date_order(invoice, plan, backend.company_id, series)
     refusal = backend.known_refusal(slots=plan.slots)
     if refusal is not None:
         raise refusal
+    entity = buyer_entity(customer_data(order), buyer)
+    choice = einvoice_choice(invoice=invoice, backend=backend, entity=entity)
+    if choice.to_register and not invoice.uncertain:
+        register_sale(invoice=invoice, plan=plan, backend=backend)
+        sync_run_count(invoice)
+        return
     marker = f"BrickInvoice order {order.public_id}"
     client_id = customer_sync(backend=backend, tenant=invoice.tenant, order=order)
 
@@ -149,7 +174,7 @@ def _invoice_submit(invoice: Invoice) -> None:
         )
         if found:
             logger.info("invoice %s: adopted existing document %s", invoice.id, found.id)
-            _mark_issued(invoice, found, plan, backend)
+            _mark_issued(invoice, found, plan, backend, choice)
             return
 
     # Committed before the create call: what this attempt sends, for the look-up of a retry.
@@ -161,7 +186,15 @@ def _invoice_submit(invoice: Invoice) -> None:
         sent_client_id=client_id,
         sent_date=plan.invoice_date,
     )
-    draft = invoice_draft(plan=plan, order=order, client_id=client_id, marker=marker, subject=backend.invoice_subject)
+    draft = invoice_draft(
+        plan=plan, order=order, client_id=client_id, marker=marker, subject=backend.invoice_subject, series=series
+    )
+    draft = replace(
+        draft,
+        entity=entity,
+        electronic=choice.electronic,
+        payment_method=backend.payment_code(order.payment_method, settings_for(invoice.tenant).payment_method_codes),
+    )
     try:
         with company_write_lock(backend.company_id):
             document = backend.create_invoice(draft)
@@ -174,11 +207,44 @@ def _invoice_submit(invoice: Invoice) -> None:
         if explained is exc:
             raise
         raise explained from exc
-    _mark_issued(invoice, document, plan, backend)
+    _mark_issued(invoice, document, plan, backend, choice)
 
 
-def _mark_issued(invoice: Invoice, document: Document, plan: InvoicePlan, backend: AccountingBackend) -> None:
+def _check_date_order(invoice: Invoice, plan: InvoicePlan, company_id: int, series: str) -> None:
+    """Within a numbering series a higher number never carries an earlier date (docs/tax.md §7.4):
+    an invoice dated before the newest one already issued in its series waits for the seller
+    (date it today, stating the operation date; or do not invoice it)."""
+    newest = (
+        Invoice.objects.filter(company_id=company_id, series=series, state=S.ISSUED)
+        .exclude(id=invoice.id)
+        .aggregate(newest=Max("invoice_date"))["newest"]
+    )
+    if newest and plan.invoice_date < newest:
+        raise PlanError(
+            "invoice_date_out_of_order",
+            date=plan.invoice_date.isoformat(),
+            newest=newest.isoformat(),
+        )
+
+
+def _mark_issued(
+    invoice: Invoice, document: Document, plan: InvoicePlan, backend: AccountingBackend, choice: EInvoiceChoice
+) -> None:
+    _store_lines(invoice, plan)
+    fx = plan.fx
     Invoice.objects.filter(id=invoice.id).update(
+        ei_state=initial_state(electronic=choice.electronic, tenant_mode=settings_for(invoice.tenant).einvoice_mode),
+        ei_recipient=choice.recipient,
+        warning=choice.warning,
+        notes="\n".join(plan.notes),
+        original_currency=plan.original_currency,
+        original_total=plan.original_total,
+        fx_rate=fx.rate if fx else None,
+        fx_rate_date=fx.rate_date if fx else None,
+        fx_source=fx.source if fx else "",
+        stamp_duty=plan.stamp_duty,
+        region=plan.region.value,
+        series=invoice.order.store.numeration,
         state=S.ISSUED,
         uncertain=False,
         fatture_id=document.id,
@@ -197,6 +263,31 @@ def _mark_issued(invoice: Invoice, document: Document, plan: InvoicePlan, backen
         error_detail="",
     )
     sync_run_count(invoice)
+
+
+def _store_lines(invoice: Invoice, plan: InvoicePlan) -> None:
+    """The lines as issued: what a credit note reverses and the accountant's export lists."""
+    if invoice.uncertain:  # an adopted document may follow an attempt that stored its lines
+        InvoiceLine.objects.filter(invoice=invoice).delete()
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=invoice,
+            position=position,
+            slot=line.slot,
+            product_id=line.product_id,
+            product_name=line.product_name[:300],
+            description=line.description[:500],
+            treatment=line.treatment,
+            vat_id=line.vat_id,
+            vat_rate=line.vat_value,
+            natura=line.natura,
+            gross=line.gross_amount,
+            original_gross=line.original_amount,
+            destination_country=line.destination_country,
+            destination_rate=line.destination_rate,
+        )
+        for position, line in enumerate(plan.lines)
+    )
 
 
 def _record_service_error(invoice: Invoice, exc: ServiceError) -> InvoiceOutcome:
@@ -259,7 +350,9 @@ def _record_failure(
     sync_run_count(invoice)
 
 
-def invoice_draft(*, plan: InvoicePlan, order: Order, client_id: int, marker: str, subject: str) -> InvoiceDraft:
+def invoice_draft(
+    *, plan: InvoicePlan, order: Order, client_id: int, marker: str, subject: str, series: str = ""
+) -> InvoiceDraft:
     """The accounting-neutral draft the backend turns into its own request."""
     paid = order.paid_at or order.ordered_at
     return InvoiceDraft(
@@ -272,6 +365,8 @@ def invoice_draft(*, plan: InvoicePlan, order: Order, client_id: int, marker: st
         total=plan.total,
         paid_date=timezone.localtime(paid).date() if timezone.is_aware(paid) else paid.date(),
         notes="\n".join(plan.notes),
+        stamp_duty=plan.stamp_duty,
+        numeration=series,
         lines=tuple(
             DraftLine(
                 product_id=line.product_id,

@@ -1,92 +1,83 @@
-"""The invoice plan: a normalised order in, the invoice lines out. Pure functions, no I/O.
+"""The invoice plan: a normalised order in, the invoice lines out, in EUR, with each line's VAT
+treatment and the wording the invoice must carry. Pure functions, no I/O: everything the plan needs
+beyond the order comes in a ``TaxContext`` (the seller's regime and OSS state, the buyer, the
+exchange rate, and a look-up of the company's VAT types).
 
-Rules (design §4, issue "Orders become invoices", italian-vat.md):
-
-- Eligibility: the seller's status filter, never cancelled, on or after the cutoff date, not
-  yet invoiced.
-- Region from the shipping address (``regions.region_for``).
-- Each lot goes to margin-scheme or standard goods by the seller's margin rule; all lots of a
-  kind become one line ("LEGO parts, 123 pcs — BrickLink order 12345").
-- Coupons and credits reduce the goods lines pro rata; shipping + insurance form the shipping
-  line; etc1 + etc2 + other charges the handling line; tax collected by the marketplace is left
-  out (it is not the seller's revenue).
-- Amounts are gross (the invoice is sent with ``use_gross_prices``), rounded half-up to cents;
-  the rounding residue goes on the largest line so that the invoice total equals what the buyer
-  paid the seller, to the cent. A residue larger than rounding can explain is a data error: the
-  order is held with a readable message instead of producing a wrong invoice.
-- Shipping and handling use their mapped products. Their VAT follows the goods they accompany
-  (italian-vat.md §10, art. 12 DPR 633/72): domestic orders keep the mapped product's own VAT;
-  EU and export orders take the VAT type of that region's goods slot (e.g. 0 % N3.1 for an
-  export), so a 22 % shipping line never lands on an export invoice. When an order has only
-  margin goods, accessory charges take the margin slot's VAT (N5), a [PRACTICE] reading that the
-  reference asks the accountant to confirm.
+- Eligibility: the seller's status filter, never cancelled or quarantined, on or after the cutoff
+  date, not yet invoiced.
+- Region from the shipping address (``regions.region_for``); amounts (invoicing/amounts.py); VAT
+  per line (invoicing/vat.py, docs/tax.md §0, §10).
+- EUR for every store currency (docs/tax.md §9): the lines are converted at the ECB rate of the
+  operation date, adding up exactly to the converted total; the original total and the rate are
+  stated in the notes.
+- Each slot names the product; a slot whose product's VAT does not fit what the slot expects, and
+  that the seller did not accept, stops the orders that need it (``vat_rate_mismatch``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
 
-from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils import formats, translation
+from django.utils.translation import gettext as _
 
-from accounts.choices import MarginRule, OrderStatus
+from taxes.ecb import RateQuote, amounts_to_eur
+from taxes.errors import TreatmentUnsupported
+from taxes.thresholds import oss_applies, oss_crossing_sale
+from taxes.treatment import Treatment, decide_treatment, split_accessory
+from taxes.wording import conversion_note
 
 from .accounting import MappedProduct
+from .amounts import (
+    AmountsMismatch,
+    ItemLike,
+    goods_amounts,
+    handling_amount,
+    money,
+    reconcile,
+    shipping_amount,
+)
+from .eligibility import OrderLike, SellerRules, as_local_date, ineligibility_reason, invoice_date_for
 from .regions import Region, region_for
+from .vat import STAMP_DUTY_NOTE, VatTypeFinder, VatTypeMissing, legal_notes, stamp_duty_for, vat_for
 
-
-class OrderLike(Protocol):
-    """What the plan reads of an order (marketplaces.models.Order satisfies it)."""
-
-    marketplace: str
-    marketplace_order_id: str
-    status: str
-    ordered_at: datetime
-    paid_at: datetime | None
-    ship_country: str
-    ship_postal_code: str
-    currency: str
-    items_subtotal: Decimal
-    shipping: Decimal
-    insurance: Decimal
-    etc1: Decimal
-    etc2: Decimal
-    additional_charges: Decimal
-    credit: Decimal
-    coupon: Decimal
-    amount_paid_to_seller: Decimal
-    quarantined: bool
-
-
-class ItemLike(Protocol):
-    """What the plan reads of an order line (marketplaces.models.OrderItem satisfies it)."""
-
-    condition: str
-    quantity: int
-    line_total: Decimal
-
-
-CENT = Decimal("0.01")
 ZERO = Decimal("0")
 MARKETPLACE_LABELS = {"bricklink": "BrickLink", "brickowl": "BrickOwl"}
+INVOICE_LANGUAGE = "it"  # the documents are Italian invoices, whatever the seller's UI language
+
+__all__ = [
+    "ItemLike",
+    "MappedProduct",
+    "OrderLike",
+    "SellerRules",
+    "as_local_date",
+    "ineligibility_reason",
+    "invoice_date_for",
+    "money",
+]
 
 
-def money(value: Decimal | int | str | None) -> Decimal:
-    """Round half-up to cents (design §5)."""
-    return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+def _no_vat_types(rate: Decimal, natura: str | None) -> int | None:
+    return None
 
 
 @dataclass(frozen=True)
-class SellerRules:
-    country: str = "IT"
-    margin_rule: str = MarginRule.OFF
-    invoiceable_statuses: Sequence[str] = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED)
-    cutoff_date: date | None = None
-    invoice_date_policy: str = "payment_date"
+class TaxContext:
+    """The facts about the seller, the buyer and the day the decision table needs (docs/tax.md)."""
+
+    regime: str = "ordinary"  # taxes.treatment.SellerRegime
+    buyer: str = "consumer"  # taxes.treatment.BuyerKind
+    vies_verified: bool = False
+    oss_opted_in: bool = False
+    oss_natura: str = "N3.2"
+    eu_b2c_current_year: Decimal = ZERO  # EUR, EU-wide, before this sale, margin sales excluded
+    eu_b2c_previous_year: Decimal = ZERO
+    stamp_duty_recharged: bool = False
+    fx: RateQuote | None = None  # None for a EUR order
+    find_vat_type: VatTypeFinder = _no_vat_types
 
 
 @dataclass(frozen=True)
@@ -97,23 +88,33 @@ class PlanLine:
     vat_id: int
     vat_value: Decimal
     description: str
-    gross_amount: Decimal
+    gross_amount: Decimal  # EUR, VAT included
     quantity: int = 1
+    treatment: str = "domestic"
+    natura: str = ""
+    original_amount: Decimal = ZERO  # in the order's currency
+    destination_country: str = ""
+    destination_rate: Decimal | None = None
 
 
 @dataclass(frozen=True)
 class InvoicePlan:
     region: Region
-    currency: str
+    currency: str  # always EUR: what the invoice is issued in
     lines: tuple[PlanLine, ...]
     total: Decimal
     invoice_date: date
     description: str
     notes: tuple[str, ...] = ()  # statements printed on the invoice (choices, legal wording)
+    operation_date: date | None = None
+    original_currency: str = "EUR"
+    original_total: Decimal = ZERO
+    fx: RateQuote | None = None
+    stamp_duty: Decimal = ZERO
 
     @property
     def slots(self) -> list[str]:
-        return [line.slot for line in self.lines]
+        return list(dict.fromkeys(line.slot for line in self.lines))
 
 
 class PlanError(Exception):
@@ -124,158 +125,72 @@ class PlanError(Exception):
         self.code, self.detail, self.params = code, detail, params
 
 
-# --- eligibility -------------------------------------------------------------------------
-
-
-def ineligibility_reason(order: OrderLike, rules: SellerRules, *, already_invoiced: bool) -> str | None:
-    """None if the order should be invoiced now, else a short reason for the dashboard."""
-    if already_invoiced:
-        return gettext("already invoiced")
-    if order.status == OrderStatus.CANCELLED:
-        return gettext("cancelled")
-    if order.quarantined:
-        return gettext("its marketplace data could not be read (see the order's problems)")
-    if order.status not in set(rules.invoiceable_statuses):
-        return gettext("status '%(status)s' is not in your invoiceable statuses") % {"status": order.status}
-    if rules.cutoff_date and _as_date(order.ordered_at) < rules.cutoff_date:
-        return gettext("placed before your cutoff date")
-    return None
-
-
-def _as_date(value: date | datetime) -> date:
-    """The calendar date in the seller's time zone (settings.TIME_ZONE), for aware datetimes."""
-    if isinstance(value, datetime):
-        return (timezone.localtime(value) if timezone.is_aware(value) else value).date()
-    return value
-
-
-def invoice_date_for(order: OrderLike, rules: SellerRules) -> date:
-    if rules.invoice_date_policy == "payment_date" and order.paid_at:
-        return _as_date(order.paid_at)
-    return _as_date(order.ordered_at)
-
-
-# --- slots and amounts -------------------------------------------------------------------
-
-
-def is_margin_lot(condition: str, margin_rule: str) -> bool:
-    if margin_rule == MarginRule.ALL:
-        return True
-    return margin_rule == MarginRule.USED and (condition or "").lower() == "used"
-
-
 def goods_slot(kind: str, region: Region) -> str:
     return f"{kind}_{region.value}"
 
 
-def _allocate(total: Decimal, weights: Mapping[str, Decimal]) -> dict[str, Decimal]:
-    """Split ``total`` over keys proportionally to ``weights`` (unrounded)."""
-    weight_sum = sum(weights.values(), ZERO)
-    if not weights:
-        return {}
-    if weight_sum == 0:
-        share = total / len(weights)
-        return {k: share for k in weights}
-    return {k: total * w / weight_sum for k, w in weights.items()}
+# --- the plan ------------------------------------------------------------------------------
 
 
-def _goods_amounts(
-    order: OrderLike, items: Iterable[ItemLike], margin_rule: str
-) -> tuple[dict[str, Decimal], dict[str, int]]:
-    """Gross goods amount per kind ('std' / 'margin') after coupons and credits, and piece counts."""
-    weights: dict[str, Decimal] = {}
-    pieces: dict[str, int] = {}
-    for item in items:
-        kind = "margin" if is_margin_lot(item.condition, margin_rule) else "std"
-        weights[kind] = weights.get(kind, ZERO) + Decimal(item.line_total or 0)
-        pieces[kind] = pieces.get(kind, 0) + int(item.quantity or 0)
-    subtotal = Decimal(order.items_subtotal or 0)
-    if not weights and subtotal:
-        weights, pieces = {"std": subtotal}, {"std": 0}
-    goods = _allocate(subtotal, weights)
-    discount = Decimal(order.credit or 0) + Decimal(order.coupon or 0)
-    for kind, share in _allocate(discount, {k: v for k, v in goods.items()}).items():
-        goods[kind] -= share
-    return goods, pieces
+@dataclass
+class _Draft:
+    """Lines being built: (slot, description, treatment, EUR amount, original amount)."""
+
+    rows: list[tuple[str, str, Treatment, Decimal, Decimal]] = field(default_factory=list)
 
 
-def build_plan(
-    order: OrderLike,
-    items: Sequence[ItemLike],
-    rules: SellerRules,
-    mapping: Mapping[str, MappedProduct],
-    *,
-    computed_total: bool = False,
-) -> InvoicePlan:
-    """The invoice lines for ``order``; raises PlanError with a catalogue code when it cannot.
-
-    ``computed_total``: the seller chose to invoice the amounts as computed from the order's parts
-    although they do not add up to what the marketplace says was paid (invoicing/decisions.py);
-    the invoice then states that choice in its notes."""
-    try:
-        region = region_for(country=order.ship_country, postcode=order.ship_postal_code, seller_country=rules.country)
-    except ValueError as exc:
-        detail = gettext("Shipping country is missing or unknown (%(error)s).") % {"error": exc}
-        raise PlanError("order_data_invalid", detail) from exc
-
-    goods, pieces = _goods_amounts(order, items, rules.margin_rule)
-    label = gettext("%(marketplace)s order %(number)s") % {
+def _texts(order: OrderLike, pieces: Mapping[str, int]) -> dict[str, str]:
+    label = _("%(marketplace)s order %(number)s") % {
         "marketplace": MARKETPLACE_LABELS.get(order.marketplace, order.marketplace),
         "number": order.marketplace_order_id,
     }
-    raw_lines: list[tuple[str, str, Decimal]] = []  # (slot, description, unrounded amount)
-    for kind in ("std", "margin"):
-        if kind in goods and (goods[kind] != 0 or pieces.get(kind)):
-            what = gettext("LEGO parts") if kind == "std" else gettext("Used LEGO parts (margin scheme)")
-            count = gettext(", %(n)s pcs") % {"n": pieces[kind]} if pieces.get(kind) else ""
-            raw_lines.append((goods_slot(kind, region), f"{what}{count} — {label}", goods[kind]))
-    shipping = Decimal(order.shipping or 0) + Decimal(order.insurance or 0)
-    handling = Decimal(order.etc1 or 0) + Decimal(order.etc2 or 0) + Decimal(order.additional_charges or 0)
-    if shipping:
-        with_insurance = gettext(" and insurance") if order.insurance else ""
-        what = gettext("Shipping")
-        raw_lines.append(("shipping", f"{what}{with_insurance} — {label}", shipping))
-    if handling:
-        what = gettext("Handling and other charges")
-        raw_lines.append(("handling", f"{what} — {label}", handling))
+    texts = {"label": label}
+    for kind, what in (("std", _("LEGO parts")), ("margin", _("Used LEGO parts (margin scheme)"))):
+        count = _(", %(n)s pcs") % {"n": pieces[kind]} if pieces.get(kind) else ""
+        texts[kind] = f"{what}{count} — {label}"
+    with_insurance = _("Shipping and insurance") if Decimal(order.insurance or 0) else _("Shipping")
+    texts["shipping"] = f"{with_insurance} — {label}"
+    handling = _("Handling and other charges")  # outside the f-string, where makemessages sees it
+    texts["handling"] = f"{handling} — {label}"
+    return texts
 
-    paid = money(order.amount_paid_to_seller)
-    computed = sum((money(amount) for _, _, amount in raw_lines), ZERO)
-    target = computed if computed_total else paid
-    amounts = _reconcile([amount for _, _, amount in raw_lines], target, order)
-    currency = (order.currency or "EUR").upper()
-    notes: tuple[str, ...] = ()
-    if computed_total and computed != paid:
-        notes = (
-            f"Importo fatturato calcolato dalle voci dell'ordine ({computed} {currency}); il totale indicato "
-            f"dal marketplace ({paid} {currency}) comprende importi non fatturati dal venditore.",
-        )
-    accessory_vat = _accessory_vat_source(raw_lines, region, mapping)
-    lines = []
-    for (slot, description, _), amount in zip(raw_lines, amounts, strict=True):
-        product = _mapped(mapping, slot)
-        vat = accessory_vat if slot in ("shipping", "handling") and accessory_vat else product
-        lines.append(
-            PlanLine(
-                slot=slot,
-                product_id=product.product_id,
-                product_name=product.name,
-                vat_id=vat.vat_id,
-                vat_value=vat.vat_value,
-                description=description,
-                gross_amount=amount,
+
+def _treatments(
+    order: OrderLike, region: Region, kinds: list[str], tax: TaxContext, on: date, ordinary_eur: Decimal
+) -> dict[str, Treatment]:
+    """The decision table for each kind of goods in the order (docs/tax.md §0)."""
+    if region == Region.EU:
+        args = (tax.oss_opted_in, tax.eu_b2c_current_year, tax.eu_b2c_previous_year, ordinary_eur)
+        oss, crossing = _oss_applies(*args), _oss_crossing(*args)
+    else:
+        oss = crossing = False
+    try:
+        return {
+            kind: decide_treatment(
+                goods="margin" if kind == "margin" else "ordinary",
+                region=region.value,
+                buyer=tax.buyer,
+                vies_verified=tax.vies_verified,
+                destination_country=order.ship_country,
+                seller_regime=tax.regime,
+                oss=oss,
+                oss_natura=tax.oss_natura,
+                on=on,
+                oss_by_crossing=crossing,
             )
-        )
-    if not lines:
-        raise PlanError("order_data_invalid", gettext("The order has no amounts to invoice."))
-    return InvoicePlan(
-        region=region,
-        currency=currency,
-        lines=tuple(lines),
-        total=sum((line.gross_amount for line in lines), ZERO),
-        invoice_date=invoice_date_for(order, rules),
-        description=label,
-        notes=notes,
+            for kind in kinds
+        }
+    except TreatmentUnsupported as exc:
+        raise PlanError("vat_treatment_unsupported", str(exc)) from exc
+
+
+def _oss_applies(opted_in: bool, current: Decimal, previous: Decimal, sale: Decimal) -> bool:
+    return oss_applies(opted_in=opted_in, eu_b2c_current_year=current, eu_b2c_previous_year=previous, this_sale=sale)
+
+
+def _oss_crossing(opted_in: bool, current: Decimal, previous: Decimal, sale: Decimal) -> bool:
+    return oss_crossing_sale(
+        opted_in=opted_in, eu_b2c_current_year=current, eu_b2c_previous_year=previous, this_sale=sale
     )
 
 
@@ -283,49 +198,203 @@ def _mapped(mapping: Mapping[str, MappedProduct], slot: str) -> MappedProduct:
     product = mapping.get(slot)
     if product is None:
         raise PlanError("slot_not_mapped", slot=slot)
+    if product.mismatch:
+        raise PlanError(
+            "vat_rate_mismatch",
+            product=product.name,
+            slot=slot,
+            actual=product.mismatch,
+            expected=product.expected,
+        )
     return product
 
 
-def _accessory_vat_source(
-    raw_lines: list[tuple[str, str, Decimal]], region: Region, mapping: Mapping[str, MappedProduct]
-) -> MappedProduct | None:
-    """The product whose VAT shipping/handling lines take; None keeps their own (module docstring)."""
-    slots = {slot for slot, _, _ in raw_lines}
-    std, margin = goods_slot("std", region), goods_slot("margin", region)
-    source = margin if margin in slots and std not in slots else std
-    if source == std and region == Region.DOMESTIC:
-        return None
-    return _mapped(mapping, source)
+def build_plan(
+    order: OrderLike,
+    items: Sequence[ItemLike],
+    rules: SellerRules,
+    mapping: Mapping[str, MappedProduct],
+    tax: TaxContext | None = None,
+    *,
+    computed_total: bool = False,
+    invoice_date: date | None = None,
+) -> InvoicePlan:
+    """The invoice lines for ``order``; raises PlanError with a catalogue code when it cannot.
+
+    ``computed_total``: the seller chose to invoice the amounts as computed from the order's parts
+    although they do not add up to what the marketplace says was paid (invoicing/decisions.py).
+    ``invoice_date``: the seller chose to date the invoice later than the sale (it then states the
+    operation date, art. 21 c.2 g-bis DPR 633/72, docs/tax.md §7.4)."""
+    tax = tax or TaxContext()
+    try:
+        region = region_for(country=order.ship_country, postcode=order.ship_postal_code, seller_country=rules.country)
+    except ValueError as exc:
+        detail = _("Shipping country is missing or unknown (%(error)s).") % {"error": exc}
+        raise PlanError("order_data_invalid", detail) from exc
+    with translation.override(INVOICE_LANGUAGE):
+        return _build(order, items, rules, mapping, tax, region, computed_total, invoice_date)
 
 
-def _reconcile(amounts: list[Decimal], target: Decimal, order: OrderLike) -> list[Decimal]:
-    """Round every amount to cents, then move the residue onto the largest line."""
-    rounded = [money(a) for a in amounts]
-    residue = target - sum(rounded, ZERO)
-    if residue == 0:
-        return rounded
-    # Each 4-dp component rounds by at most half a cent; allow that per component, plus a cent.
-    tolerance = CENT * (len(amounts) + 2)
-    if not rounded or abs(residue) > tolerance:
+def _build(
+    order: OrderLike,
+    items: Sequence[ItemLike],
+    rules: SellerRules,
+    mapping: Mapping[str, MappedProduct],
+    tax: TaxContext,
+    region: Region,
+    computed_total: bool,
+    invoice_date: date | None,
+) -> InvoicePlan:
+    goods, pieces = goods_amounts(order, items, rules.margin_rule)
+    kinds = [k for k in ("std", "margin") if k in goods and (goods[k] != 0 or pieces.get(k))]
+    charges = [
+        (slot, amount)
+        for slot, amount in (("shipping", shipping_amount(order)), ("handling", handling_amount(order)))
+        if amount
+    ]
+    parts = [goods[k] for k in kinds] + [amount for _slot, amount in charges]
+    if not parts:
+        raise PlanError("order_data_invalid", _("The order has no amounts to invoice."))
+    paid, computed = money(order.amount_paid_to_seller), sum((money(p) for p in parts), ZERO)
+    currency = (order.currency or "EUR").upper()
+    try:
+        original = reconcile(parts, computed if computed_total else paid)
+    except AmountsMismatch as exc:
         raise PlanError(
             "order_data_held",
-            gettext(
+            _(
                 "The order's amounts add up to %(computed)s %(currency)s but the buyer paid %(paid)s %(currency)s; "
                 "it was not invoiced so that no wrong invoice is issued."
             )
-            % {"computed": sum(rounded, ZERO), "paid": target, "currency": order.currency},
+            % {"computed": exc.computed, "paid": exc.paid, "currency": currency},
+        ) from exc
+    eur = amounts_to_eur(original, tax.fx) if tax.fx else list(original)
+    operation_date = invoice_date_for(order, rules)
+    goods_eur = dict(zip(kinds, eur, strict=False))
+    treatments = _treatments(
+        order, region, kinds, tax, operation_date, goods_eur.get("std", ZERO) + sum(eur[len(kinds) :], ZERO)
+    )
+    texts = _texts(order, pieces)
+    draft = _Draft()
+    for kind, amount, amount_original in zip(kinds, eur, original, strict=False):
+        draft.rows.append((goods_slot(kind, region), texts[kind], treatments[kind], amount, amount_original))
+    followed = [(treatments[k], goods_eur[k]) for k in kinds] or [
+        (_alone(order, region, tax, operation_date), Decimal(1))
+    ]
+    for (slot, _amount), amount, amount_original in zip(
+        charges, eur[len(kinds) :], original[len(kinds) :], strict=True
+    ):
+        shares = split_accessory(amount, followed)
+        originals = dict(split_accessory(amount_original, followed)) if tax.fx else dict(shares)
+        for treatment, share in shares:
+            draft.rows.append((slot, texts[slot], treatment, share, originals.get(treatment, share)))
+    lines = _lines(draft, mapping, tax)
+    notes: list[str] = []
+    if computed_total and computed != paid:
+        notes.append(
+            f"Importo fatturato calcolato dalle voci dell'ordine ({computed} {currency}); il totale indicato "
+            f"dal marketplace ({paid} {currency}) comprende importi non fatturati dal venditore."
         )
-    largest = max(range(len(rounded)), key=lambda i: abs(rounded[i]))
-    rounded[largest] += residue
-    return rounded
+    if invoice_date and invoice_date != operation_date:
+        day = formats.date_format(operation_date, "SHORT_DATE_FORMAT")
+        notes.append(f"Data dell'operazione: {day} (art. 21, c. 2, lett. g-bis, D.P.R. 633/1972).")
+    return _plan(
+        lines,
+        region=region,
+        label=texts["label"],
+        tax=tax,
+        notes=notes,
+        currency=currency,
+        original_total=sum(original, ZERO),
+        operation_date=operation_date,
+        invoice_date=invoice_date or operation_date,
+    )
 
 
-@dataclass
-class PlanPreview:
-    """What the seller sees before creating anything (the 'test with a sample order' page)."""
+def _alone(order: OrderLike, region: Region, tax: TaxContext, on: date) -> Treatment:
+    """Charges with no goods (a shipping refund, a handling fee) take the ordinary goods' treatment."""
+    return _treatments(order, region, ["std"], tax, on, ZERO)["std"]
 
-    plan: InvoicePlan | None = None
-    error: Exception | None = None
-    error_text: object | None = None  # brickinvoice.errors.ErrorText for the template
-    ineligible: str | None = None
-    warnings: list[str] = field(default_factory=list)
+
+def _lines(draft: _Draft, mapping: Mapping[str, MappedProduct], tax: TaxContext) -> list[tuple[PlanLine, Treatment]]:
+    """Each row with its product and the VAT type that carries its treatment; a charge may take
+    the VAT type of the goods it follows."""
+    goods_products = {row[2]: mapping.get(row[0]) for row in draft.rows if row[0] not in ("shipping", "handling")}
+    lines = []
+    for slot, description, treatment, amount, amount_original in draft.rows:
+        product = _mapped(mapping, slot)
+        try:
+            choice = vat_for(treatment, [product, goods_products.get(treatment)], tax.find_vat_type)
+        except VatTypeMissing as exc:
+            raise PlanError(
+                "vat_type_missing", rate=str(exc.treatment.vat_rate), natura=exc.treatment.natura or "—"
+            ) from exc
+        line = PlanLine(
+            slot=slot,
+            product_id=product.product_id,
+            product_name=product.name,
+            vat_id=choice.vat_id,
+            vat_value=choice.vat_rate,
+            description=description,
+            gross_amount=amount,
+            treatment=str(treatment.code),
+            natura=treatment.natura or "",
+            original_amount=amount_original,
+            destination_country=treatment.destination_country,
+            destination_rate=treatment.destination_rate,
+        )
+        lines.append((line, treatment))
+    return lines
+
+
+def _recharge(lines: list[tuple[PlanLine, Treatment]], stamp: Decimal) -> list[tuple[PlanLine, Treatment]]:
+    """Stamp duty recharged to the buyer comes out of what the buyer paid (a marketplace order's
+    total is fixed): the largest line that counts for it carries the EUR 2 less, so the invoice
+    total, stamp duty included, is still the amount paid (docs/tax.md §8)."""
+    counted = [i for i, (_line, treatment) in enumerate(lines) if treatment.counts_for_stamp_duty]
+    if not counted:
+        return lines
+    largest = max(counted, key=lambda i: lines[i][0].gross_amount)
+    line, treatment = lines[largest]
+    lines[largest] = (replace(line, gross_amount=line.gross_amount - stamp), treatment)
+    return lines
+
+
+def _plan(
+    lines: list[tuple[PlanLine, Treatment]],
+    *,
+    region: Region,
+    label: str,
+    tax: TaxContext,
+    notes: list[str],
+    currency: str,
+    original_total: Decimal,
+    operation_date: date,
+    invoice_date: date,
+) -> InvoicePlan:
+    """Wording, stamp duty and the EUR conversion note around the lines."""
+    treated = [(treatment, line.gross_amount) for line, treatment in lines]
+    stamp = stamp_duty_for(treated)
+    legal = legal_notes(treated)
+    if stamp:
+        legal.append(STAMP_DUTY_NOTE)
+        if tax.stamp_duty_recharged:
+            lines = _recharge(lines, stamp)
+    if tax.fx:
+        legal.append(conversion_note(original_total, currency, tax.fx.rate, tax.fx.rate_date))
+    plan_lines = tuple(line for line, _treatment in lines)
+    recharged = stamp if tax.stamp_duty_recharged else ZERO
+    return InvoicePlan(
+        region=region,
+        currency="EUR",
+        lines=plan_lines,
+        total=sum((line.gross_amount for line in plan_lines), ZERO) + recharged,
+        invoice_date=invoice_date,
+        description=label,
+        notes=tuple(legal + notes),
+        operation_date=operation_date,
+        original_currency=currency,
+        original_total=original_total,
+        fx=tax.fx,
+        stamp_duty=stamp,
+    )

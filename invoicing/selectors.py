@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Count, Min, Q
 from django.utils.translation import gettext_lazy as _
@@ -16,9 +16,21 @@ from . import decisions
 from .accounting import backend_for_tenant, health_for_tenant
 from .decisions import DATA_HELD
 from .models import Invoice, OrderDecision
-from .plan import PlanError, PlanPreview, build_plan, ineligibility_reason
+from .plan import InvoicePlan, PlanError, build_plan, ineligibility_reason
 from .rules import seller_rules_for
 from .schedules import interval_of
+
+
+@dataclass
+class PlanPreview:
+    """What the seller sees before creating anything (the order page)."""
+
+    plan: InvoicePlan | None = None
+    error: Exception | None = None
+    error_text: ErrorBox | None = None
+    ineligible: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
 
 STORES_URL = "/home/stores/"
 NO_STORE = _("Not connected")

@@ -13,4 +13,7 @@ urlpatterns = [
     path("orders/<uuid:public_id>/preview", views.order_preview, name="order_preview"),
     path("orders/<uuid:public_id>/invoice-now", views.order_invoice_now, name="order_invoice_now"),
     path("orders/<uuid:public_id>/decide", views.order_decide, name="order_decide"),
+    path("invoices/<uuid:public_id>/einvoice/resend", views.einvoice_resend, name="einvoice_resend"),
+    path("buyers/", views.buyer_list, name="buyer_list"),
+    path("buyers/edit", views.buyer_edit, name="buyer_edit"),
 ]

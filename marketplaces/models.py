@@ -46,6 +46,9 @@ class StoreConnection(models.Model):
     # BrickOwl store id), to recognise a reconnect of the same account.
     account_ref = models.CharField(max_length=64, blank=True)
     currency = models.CharField(max_length=3, blank=True)
+    # The invoice numbering series (sezionale, e.g. "BL") this store's invoices go to; empty: the
+    # company's default series (docs/providers/fatture-in-cloud.md §7.2 numeration).
+    numeration = models.CharField(max_length=20, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
 
     # The last failure, shown on the stores page with its hint (brickinvoice.errors).

@@ -11,16 +11,16 @@ from marketplaces.models import Order, OrderItem
 from tests.factories import StoreConnectionFactory
 from tests.factories_fatture import COMPANY_ID, FattureConnectionFactory, ProductMappingFactory
 
-# slot -> (product id, name, vat id, vat value): 0 = 22 %, 66 = margin N5, 21 = export N3.1
+# slot -> (product id, name, vat id, vat value, natura): 0 = 22 %, 66 = margin N5, 21 = export N3.1
 SLOT_PRODUCTS = {
-    "std_domestic": (1001, "Mattoncini LEGO", 0, 22),
-    "std_eu": (1001, "Mattoncini LEGO", 0, 22),
-    "std_export": (1003, "LEGO export", 21, 0),
-    "margin_domestic": (1002, "LEGO usato (margine)", 66, 0),
-    "margin_eu": (1002, "LEGO usato (margine)", 66, 0),
-    "margin_export": (1003, "LEGO export", 21, 0),
-    "shipping": (1004, "Spedizione", 0, 22),
-    "handling": (1005, "Gestione ordine", 0, 22),
+    "std_domestic": (1001, "Mattoncini LEGO", 0, 22, ""),
+    "std_eu": (1001, "Mattoncini LEGO", 0, 22, ""),
+    "std_export": (1003, "LEGO export", 21, 0, "N3.1"),
+    "margin_domestic": (1002, "LEGO usato (margine)", 66, 0, "N5"),
+    "margin_eu": (1002, "LEGO usato (margine)", 66, 0, "N5"),
+    "margin_export": (1003, "LEGO export", 21, 0, "N3.1"),
+    "shipping": (1004, "Spedizione", 0, 22, ""),
+    "handling": (1005, "Gestione ordine", 0, 22, ""),
 }
 
 
@@ -29,9 +29,15 @@ def connected_seller(tenant, *, subject="Vendita mattoncini LEGO", confirmed=Tru
     connection = FattureConnectionFactory(tenant=tenant, invoice_subject=subject)
     if confirmed:
         SellerSettings.objects.filter(tenant=tenant).update(invoicing_confirmed_at=timezone.now())
-    for slot, (pid, name, vat_id, vat_value) in SLOT_PRODUCTS.items():
+    for slot, (pid, name, vat_id, vat_value, natura) in SLOT_PRODUCTS.items():
         ProductMappingFactory(
-            tenant=tenant, slot=slot, product_id=pid, product_name=name, vat_id=vat_id, vat_value=vat_value
+            tenant=tenant,
+            slot=slot,
+            product_id=pid,
+            product_name=name,
+            vat_id=vat_id,
+            vat_value=vat_value,
+            vat_ei_type=natura,
         )
     return connection
 

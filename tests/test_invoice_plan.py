@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from invoicing.plan import MappedProduct, PlanError, SellerRules, build_plan, ineligibility_reason, money
+from invoicing.plan import MappedProduct, PlanError, SellerRules, TaxContext, build_plan, ineligibility_reason, money
 from invoicing.regions import Region, region_for
 
 
@@ -42,13 +42,14 @@ class Order:
 
 
 VAT22, VAT_EXPORT, VAT_EU, VAT_MARGIN = (1, D("22")), (6, D("0")), (7, D("0")), (8, D("0"))
+EXPORT, MARGIN = {"natura": "N3.1"}, {"natura": "N5"}
 MAPPING = {
     "std_domestic": MappedProduct(101, "Parts IT", *VAT22),
     "std_eu": MappedProduct(102, "Parts EU", *VAT22),
-    "std_export": MappedProduct(103, "Parts export", *VAT_EXPORT),
-    "margin_domestic": MappedProduct(201, "Used IT", *VAT_MARGIN),
-    "margin_eu": MappedProduct(202, "Used EU", *VAT_MARGIN),
-    "margin_export": MappedProduct(203, "Used export", *VAT_EXPORT),
+    "std_export": MappedProduct(103, "Parts export", *VAT_EXPORT, **EXPORT),
+    "margin_domestic": MappedProduct(201, "Used IT", *VAT_MARGIN, **MARGIN),
+    "margin_eu": MappedProduct(202, "Used EU", *VAT_MARGIN, **MARGIN),
+    "margin_export": MappedProduct(203, "Used export", *VAT_EXPORT, **EXPORT),
     "shipping": MappedProduct(301, "Shipping", *VAT22),
     "handling": MappedProduct(302, "Handling", *VAT22),
 }
@@ -70,7 +71,11 @@ def plan(o, **rules):
 
 
 def amounts(p):
-    return {line.slot: line.gross_amount for line in p.lines}
+    """Gross amount per slot (a charge split over goods of two treatments has two lines)."""
+    totals = {}
+    for line in p.lines:
+        totals[line.slot] = totals.get(line.slot, D(0)) + line.gross_amount
+    return totals
 
 
 @pytest.mark.parametrize(
@@ -180,7 +185,7 @@ def test_insurance_goes_with_shipping_and_etc_charges_to_handling():
     o = order(shipping=D("6.90"), insurance=D("1.10"), etc1=D("0.50"), etc2=D("0.25"), additional_charges=D("1.00"))
     p = plan(o)
     assert amounts(p) == {"std_domestic": D("20.00"), "shipping": D("8.00"), "handling": D("1.75")}
-    assert "insurance" in p.lines[1].description
+    assert p.lines[1].description.startswith("Spedizione e assicurazione")  # printed in Italian
 
 
 def test_marketplace_collected_tax_is_left_out():
@@ -196,9 +201,16 @@ def test_marketplace_collected_tax_is_left_out():
     assert sum(line.gross_amount for line in p.lines) == D("30.00")
 
 
-def test_usd_order_keeps_its_currency():
-    p = plan(order(currency="usd", ship_country="US"))
-    assert p.currency == "USD" and p.total == D("20.00")
+def test_a_usd_order_is_invoiced_in_eur_at_the_ecb_rate_with_the_original_stated():
+    from taxes.ecb import RateQuote
+
+    quote = RateQuote("USD", D("1.0850"), date(2026, 3, 2), "ECB reference rate of 2026-03-02 (daily feed)")
+    o = order(currency="usd", ship_country="US", ship_postal_code="10001", shipping=D("5.00"))
+    p = build_plan(o, o.items, SellerRules(), MAPPING, TaxContext(fx=quote))
+    assert p.currency == "EUR" and p.original_currency == "USD" and p.original_total == D("25.00")
+    assert p.total == D("23.04")  # 25.00 / 1.0850, half-up to the cent
+    assert sum(line.gross_amount for line in p.lines) == p.total
+    assert any("25,00 USD" in note and "1,085" in note for note in p.notes)
 
 
 @pytest.mark.parametrize(
@@ -249,13 +261,13 @@ def test_missing_slot_mapping_names_the_slot():
     assert exc.value.code == "slot_not_mapped" and exc.value.params == {"slot": "handling"}
 
 
-def test_descriptions_are_readable():
+def test_descriptions_are_readable_italian_whatever_the_sellers_language():
     p = plan(
         order(
             Item("new", 100, D("15.00")), Item("new", 23, D("5.00")), marketplace="brickowl", marketplace_order_id="987"
         )
     )
-    assert p.lines[0].description == "LEGO parts, 123 pcs — BrickOwl order 987"
+    assert p.lines[0].description == "Mattoncini LEGO, 123 pz — ordine BrickOwl 987"
 
 
 @pytest.mark.parametrize("policy,expected", [("payment_date", date(2026, 3, 2)), ("order_date", date(2026, 3, 1))])
@@ -277,7 +289,7 @@ def test_invoice_date_falls_back_to_order_date_without_payment_date():
         ({"status": "on_hold"}, {}, False, "status"),
         ({"status": "pending"}, {"invoiceable_statuses": ["pending"]}, False, None),
         ({}, {}, True, "already invoiced"),
-        ({"ordered_at": datetime(2025, 12, 31, 23, 0)}, {"cutoff_date": date(2026, 1, 1)}, False, "cutoff"),
+        ({"ordered_at": datetime(2025, 12, 31, 23, 0)}, {"cutoff_date": date(2026, 1, 1)}, False, "start date"),
         ({"ordered_at": datetime(2026, 1, 1, 0, 0)}, {"cutoff_date": date(2026, 1, 1)}, False, None),
     ],
 )

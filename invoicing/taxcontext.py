@@ -1,0 +1,95 @@
+"""Everything the pure invoice plan needs to decide VAT that lives outside the order: the seller's
+regime and OSS state, what the seller recorded about the buyer (a VIES-checked VAT number), the
+EU-wide distance sales so far, and the ECB rate of the operation date (docs/tax.md §0, §2, §3, §9).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from accounts.services import settings_for
+from brickinvoice.errors import ServiceError
+from marketplaces.models import Order
+from taxes.ecb import rate_on
+from taxes.models import VatNumberCheck
+from taxes.vies import vat_number_verify, vies_is_valid
+
+from .accounting import AccountingBackend
+from .customers import customer_code
+from .models import Buyer, InvoiceLine
+from .plan import TaxContext
+from .regions import Region, region_for
+
+EUR = "EUR"
+# Lines that count towards the EUR 10,000 EU-wide distance-sales threshold (margin sales do not).
+DISTANCE_SALES = ("eu_b2c_italian_vat", "oss")
+
+
+def buyer_for(order: Order) -> Buyer | None:
+    return Buyer.objects.filter(tenant_id=order.tenant_id, code=customer_code(order)).first()
+
+
+def eu_b2c_total(*, tenant_id: int, year: int) -> Decimal:
+    """The seller's EU B2C distance sales invoiced through BrickInvoice in ``year`` (EUR), from the
+    lines as issued (docs/tax.md §3.2)."""
+    total = InvoiceLine.objects.filter(
+        invoice__tenant_id=tenant_id,
+        invoice__invoice_date__year=year,
+        invoice__state="issued",
+        treatment__in=DISTANCE_SALES,
+    ).aggregate(total=Sum("gross"))["total"]
+    return total or Decimal(0)
+
+
+def _vies_verified(order: Order, buyer: Buyer | None) -> bool:
+    """An EU business buyer's VAT number valid in VIES, checked now when it never was (docs/tax.md
+    §2). VIES being down never blocks the sync nor turns the sale into B2C: the order waits with a
+    clear message and is tried again later (a transient error)."""
+    if buyer is None or not buyer.vat_number:
+        return False
+    check = buyer.vies_check
+    if check is None or check.result == VatNumberCheck.Result.UNAVAILABLE:
+        seller = settings_for(order.tenant)
+        check = vat_number_verify(
+            country=order.ship_country,
+            number=buyer.vat_number,
+            requester=seller.vat_number or None,
+            tenant_id=order.tenant_id,
+        )
+        if check.result == VatNumberCheck.Result.UNAVAILABLE:
+            raise ServiceError(check.detail, code="vies_unavailable", transient=True, retry_after=3600)
+        Buyer.objects.filter(id=buyer.id).update(vies_check=check)
+    return vies_is_valid(check)
+
+
+def tax_context(*, order: Order, buyer: Buyer | None, backend: AccountingBackend, operation_date: date) -> TaxContext:
+    """The TaxContext for invoicing ``order`` on ``operation_date`` (raises RateUnknown, a transient
+    error, when the ECB rate of a non-EUR order cannot be proven yet)."""
+    seller = settings_for(order.tenant)
+    try:
+        region = region_for(
+            country=order.ship_country, postcode=order.ship_postal_code, seller_country=str(seller.country)
+        )
+    except ValueError:
+        region = None  # the plan reports the unknown country
+    currency = (order.currency or EUR).upper()
+    year = operation_date.year
+    eu = region == Region.EU
+    return TaxContext(
+        regime="ordinary" if seller.vat_registered else "forfettario",
+        buyer="business" if buyer and buyer.vat_number else "consumer",
+        vies_verified=eu and _vies_verified(order, buyer),
+        oss_opted_in=seller.oss_opted_in,
+        oss_natura=seller.oss_natura,
+        # Only an EU sale asks the threshold (two queries saved for every other order).
+        eu_b2c_current_year=(eu_b2c_total(tenant_id=order.tenant_id, year=year) if eu else Decimal(0))
+        + seller.oss_prior_current_year,
+        eu_b2c_previous_year=(eu_b2c_total(tenant_id=order.tenant_id, year=year - 1) if eu else Decimal(0))
+        + seller.oss_prior_previous_year,
+        stamp_duty_recharged=seller.stamp_duty_recharged,
+        fx=None if currency == EUR else rate_on(currency, operation_date),
+        find_vat_type=backend.vat_type_id,
+    )
