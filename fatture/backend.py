@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext
 
 from accounts.models import Tenant
 from brickinvoice.errors import ErrorBox, ServiceError
@@ -81,7 +82,7 @@ class FattureBackend:
         if connection is None or connection.status == FattureConnection.Status.DISCONNECTED:
             raise FattureNotConnected()
         if connection.status == FattureConnection.Status.NEEDS_RECONNECT:
-            raise FattureAuthFailed("The connection needs reconnecting.")
+            raise FattureAuthFailed(gettext("The connection needs reconnecting."))
         if not connection.company_id:
             raise NoCompanySelected()
         connection.tenant = tenant  # the caller's instance: its settings are already read
@@ -104,19 +105,19 @@ class FattureBackend:
         if problem or connection is None:
             problem = problem or ErrorBox.of("fatture_not_connected")
             status = {
-                "fatture_not_connected": "Not connected",
-                "fatture_auth_failed": "Needs reconnecting",
-                "no_company_selected": "No company selected",
+                "fatture_not_connected": gettext("Not connected"),
+                "fatture_auth_failed": gettext("Needs reconnecting"),
+                "no_company_selected": gettext("No company selected"),
             }[problem.code]
             return Health(cls.label, False, status, problem.message, problem.hint)
         label = f"{cls.label} — {connection.company_name or connection.company_id}"
         err = connection.last_error
         if err:
-            return Health(label, False, "Needs attention", err.message, err.hint)
+            return Health(label, False, gettext("Needs attention"), err.message, err.hint)
         unmapped = mapping_health_issue(tenant=tenant, connection=connection)
         if unmapped:
-            return Health(label, False, "Product mapping incomplete", unmapped.message, unmapped.hint)
-        return Health(label, True, "Connected")
+            return Health(label, False, gettext("Product mapping incomplete"), unmapped.message, unmapped.hint)
+        return Health(label, True, gettext("Connected"))
 
     # -- the interface ---------------------------------------------------------------------------
 

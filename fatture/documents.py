@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.utils import translation
+from django.utils.translation import gettext
 from django_countries import countries
 
 from brickinvoice.errors import ServiceError
@@ -204,7 +205,7 @@ def _documents_matching(api: FattureClient, *, q: str, marker: str) -> Document 
         if "subject" not in doc:
             # A list that does not show the subject cannot prove the invoice absent.
             raise ServiceError(
-                "Fatture in Cloud listed invoices without their subject; the order marker cannot be checked.",
+                gettext("Fatture in Cloud listed invoices without their subject; the order marker cannot be checked."),
                 code="fatture_unavailable",
                 transient=True,
             )

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from brickinvoice.errors import ServiceError
 from brickinvoice.shapes import member
@@ -229,7 +230,7 @@ def webhook_subscribe(client, *, sink: str | None = None, types=DEFAULT_TYPES) -
         raise FattureWebhooksUnavailable(exc.detail, status=exc.status) from exc
     data = member(answer, "data")
     if not data.get("id"):
-        raise ServiceError("Fatture in Cloud did not return the subscription.", code="fatture_unavailable")
+        raise ServiceError(gettext("Fatture in Cloud did not return the subscription."), code="fatture_unavailable")
     row, _ = WebhookSubscription.objects.update_or_create(
         company_id=company_id,
         defaults={

@@ -35,7 +35,8 @@ class SyncConfirmForm(forms.Form):
     start = forms.DateField(
         label=_("Invoice the orders placed from"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        # An <input type="date"> takes ISO dates whatever the page's language.
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("Orders placed before this date are never invoiced by BrickInvoice."),
     )
 

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from django.db import InterfaceError, OperationalError
 from django.db.models import F, Max, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from redis.exceptions import RedisError
 
 from accounts.services import settings_for, settings_pin
@@ -97,7 +98,9 @@ def invoice_process(*, invoice_id: int) -> InvoiceOutcome:
         # A fixed text: the exception names our internal hosts, which the seller's page must not.
         return _record_service_error(
             invoice,
-            ServiceError("Redis was unreachable.", code="internal_unavailable", transient=True, retry_after=30),
+            ServiceError(
+                gettext("Redis was unreachable."), code="internal_unavailable", transient=True, retry_after=30
+            ),
         )
     except (OperationalError, InterfaceError):
         # The database went away (restart, fail-over, dropped connection): nothing can be recorded
@@ -118,7 +121,11 @@ def _invoice_submit(invoice: Invoice) -> None:
     reason = ineligibility_reason(order, rules, already_invoiced=False)
     if reason:
         Invoice.objects.filter(id=invoice.id).update(
-            state=S.SKIPPED, error_code="", error_message=f"Not invoiced: {reason}.", error_hint="", error_detail=""
+            state=S.SKIPPED,
+            error_code="",
+            error_message=gettext("Not invoiced: %(reason)s.") % {"reason": reason},
+            error_hint="",
+            error_detail="",
         )
         sync_run_count(invoice)
         return

@@ -30,13 +30,13 @@ class Invoice(models.Model):
     """
 
     class State(models.TextChoices):
-        PENDING = "pending", "Waiting"
-        CLAIMED = "claimed", "In progress"
-        SUBMITTING = "submitting", "Sending to Fatture"
-        ISSUED = "issued", "Invoiced"
-        FAILED = "failed", "Retrying"
-        NEEDS_ATTENTION = "needs_attention", "Needs your attention"
-        SKIPPED = "skipped", "Not invoiced"
+        PENDING = "pending", _("Waiting")
+        CLAIMED = "claimed", _("In progress")
+        SUBMITTING = "submitting", _("Sending to Fatture")
+        ISSUED = "issued", _("Invoiced")
+        FAILED = "failed", _("Retrying")
+        NEEDS_ATTENTION = "needs_attention", _("Needs your attention")
+        SKIPPED = "skipped", _("Not invoiced")
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invoices")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -173,13 +173,13 @@ class SyncRun(models.Model):
     """One sync of a tenant: import every store, then queue the invoices. Shown live on the dashboard."""
 
     class Trigger(models.TextChoices):
-        SCHEDULE = "schedule", "Scheduled"
-        MANUAL = "manual", "Sync now"
+        SCHEDULE = "schedule", _("Scheduled")
+        MANUAL = "manual", _("Sync now")
 
     class State(models.TextChoices):
-        RUNNING = "running", "Running"
-        FINISHED = "finished", "Finished"
-        FAILED = "failed", "Finished with errors"
+        RUNNING = "running", _("Running")
+        FINISHED = "finished", _("Finished")
+        FAILED = "failed", _("Finished with errors")
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sync_runs")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

@@ -12,6 +12,7 @@ import threading
 
 from celery import shared_task
 from django.db import transaction
+from django.utils.translation import gettext
 
 from accounts.models import Tenant
 from marketplaces.models import Order, StoreConnection
@@ -99,10 +100,13 @@ def import_store_and_queue(store_id: int, run_id: int | None = None) -> None:
         # An import already running (e.g. the one right after connecting) is joined, not an error:
         # its end queues the invoices of what it imported (receivers.queue_after_import).
         if result.stopped_reason and not result.already_running:
-            message = f"{store}: {result.stopped_reason}"
+            message = f"{store.display_name}: {result.stopped_reason}"
     except Exception as exc:  # the store's own status carries the detail; the run goes on
         logger.exception("import of store %s failed", store_id)
-        message = f"{store}: import failed ({getattr(exc, 'code', 'internal_error')})."
+        message = gettext("%(store)s: import failed (%(code)s).") % {
+            "store": store.display_name,
+            "code": getattr(exc, "code", "internal_error"),
+        }
     queueing.invoices_queue_eligible(tenant=store.tenant, store_id=store_id, sync_run=run)
     kick_dispatcher(account_of(store.tenant))
     if run:

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.access import get_for_tenant_or_404, tenant_queryset, tenant_required
@@ -65,7 +66,15 @@ def sync_confirm(request):
         if form.is_valid():
             queued = dryrun.sync_confirm(tenant=request.tenant, start=start)
             kick_dispatcher(account_of(request.tenant))
-            messages.success(request, _("Invoicing started: %(n)s orders, oldest first.") % {"n": queued})
+            messages.success(
+                request,
+                ngettext(
+                    "Invoicing started: %(n)s order, oldest first.",
+                    "Invoicing started: %(n)s orders, oldest first.",
+                    queued,
+                )
+                % {"n": queued},
+            )
             return redirect("invoicing:dashboard")
     summary = dryrun.dry_run(tenant=request.tenant, start=start)
     return render(request, "invoicing/sync_confirm.html", {"form": form, "summary": summary})
@@ -80,10 +89,10 @@ def sync_now(request):
         return redirect("invoicing:dashboard")
     run = syncruns.sync_run_start(tenant=request.tenant, trigger=SyncRun.Trigger.MANUAL)
     if run is None:
-        messages.info(request, "A sync is already running; its progress is shown below.")
+        messages.info(request, _("A sync is already running; its progress is shown below."))
     else:
         sync_tenant.delay_on_commit(request.tenant.id, SyncRun.Trigger.MANUAL, run.id)
-        messages.success(request, "Sync started. Orders are imported first, then invoiced.")
+        messages.success(request, _("Sync started. Orders are imported first, then invoiced."))
     return redirect("invoicing:dashboard")
 
 
@@ -103,9 +112,11 @@ def invoice_retry(request, public_id):
     invoice = get_for_tenant_or_404(request, Invoice, public_id=public_id)
     if queueing.invoice_retry(invoice=invoice):
         kick_dispatcher(invoice.company_id)
-        messages.success(request, f"Order {invoice.order.marketplace_order_id} is queued again.")
+        messages.success(
+            request, _("Order %(number)s is queued again.") % {"number": invoice.order.marketplace_order_id}
+        )
     else:
-        messages.info(request, "This invoice is not waiting for a retry.")
+        messages.info(request, _("This invoice is not waiting for a retry."))
     # `next` comes from the form: only a path on this site, never another host or a view name.
     target = request.POST.get("next", "")
     if not target.startswith("/") or not url_has_allowed_host_and_scheme(
@@ -120,7 +131,7 @@ def invoice_retry(request, public_id):
 def retry_all_failed(request):
     count = queueing.invoices_retry_all_failed(tenant=request.tenant)
     kick_dispatcher()
-    messages.success(request, f"{count} order(s) queued again.")
+    messages.success(request, ngettext("%(n)s order queued again.", "%(n)s orders queued again.", count) % {"n": count})
     return redirect("invoicing:dashboard")
 
 
@@ -169,9 +180,9 @@ def order_invoice_now(request, public_id):
     order = get_for_tenant_or_404(request, Order, public_id=public_id)
     if queueing.invoice_now(order=order):
         kick_dispatcher()
-        messages.success(request, f"Invoicing order {order.marketplace_order_id} now.")
+        messages.success(request, _("Invoicing order %(number)s now.") % {"number": order.marketplace_order_id})
     else:
-        messages.info(request, "This order already has an invoice or is being invoiced.")
+        messages.info(request, _("This order already has an invoice or is being invoiced."))
     return redirect("invoicing:order_preview", public_id=order.public_id)
 
 
