@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from .choices import Role
 
@@ -26,7 +27,7 @@ def tenant_required(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not _has_tenant(request):
-            raise Http404("No seller account for this user.")
+            raise Http404(_("No seller account for this user."))
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -39,7 +40,7 @@ def owner_required(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.membership.role != Role.OWNER:
-            raise PermissionDenied("Only the account owner can change this.")
+            raise PermissionDenied(_("Only the account owner can change this."))
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -58,4 +59,4 @@ def get_for_tenant_or_404(request, model_or_queryset, **lookup):
     try:
         return get_object_or_404(tenant_queryset(request, model_or_queryset), **lookup)
     except (ValueError, TypeError) as exc:  # e.g. a malformed UUID in the URL
-        raise Http404("Not found.") from exc
+        raise Http404(_("Not found.")) from exc

@@ -1,8 +1,11 @@
-"""allauth customisation (style §10): signing up creates the seller's tenant; e-mails carry the
-product's name (SITE_NAME) instead of the request's host."""
+"""allauth customisation (style §10): signing up creates the seller's tenant and keeps the
+language the seller signed up in; e-mails carry the product's name (SITE_NAME) instead of the
+request's host."""
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
+from django.conf import settings
+from django.utils import translation
 
 from .notifications import branded_site
 from .services import tenant_create_for_user
@@ -10,6 +13,11 @@ from .services import tenant_create_for_user
 
 class AccountAdapter(DefaultAccountAdapter):
     def save_user(self, request, user, form, commit=True):
+        # The language of the sign-up page becomes the account's (its e-mails too) until the seller
+        # picks another with the language switch.
+        language = translation.get_language() or ""
+        if not user.language and language in dict(settings.LANGUAGES):
+            user.language = language
         user = super().save_user(request, user, form, commit=commit)
         if commit:
             data = getattr(form, "cleaned_data", {})

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .models import Membership, PreRegistration, SellerSettings, Tenant, User
 from .services import preregistration_decide, preregistration_queue_approved_email
@@ -13,9 +15,9 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ["email", "full_name"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
-        ("Profile", {"fields": ["full_name"]}),
-        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
-        ("Dates", {"fields": ["last_login", "date_joined"]}),
+        (_("Profile"), {"fields": ["full_name", "language"]}),
+        (_("Permissions"), {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
 
@@ -74,12 +76,16 @@ class PreRegistrationAdmin(admin.ModelAdmin):
         if decided and obj.status == PreRegistration.Status.APPROVED:
             preregistration_queue_approved_email(preregistration_id=obj.id)
 
-    @admin.action(description="Approve selected e-mails")
+    @admin.action(description=_("Approve selected e-mails"))
     def approve(self, request, queryset):
         changed = preregistration_decide(queryset=queryset, status=PreRegistration.Status.APPROVED, by=request.user)
-        self.message_user(request, f"{changed} e-mail(s) approved.")
+        self.message_user(
+            request, ngettext("%(n)d e-mail approved.", "%(n)d e-mails approved.", changed) % {"n": changed}
+        )
 
-    @admin.action(description="Reject selected e-mails")
+    @admin.action(description=_("Reject selected e-mails"))
     def reject(self, request, queryset):
         changed = preregistration_decide(queryset=queryset, status=PreRegistration.Status.REJECTED, by=request.user)
-        self.message_user(request, f"{changed} e-mail(s) rejected.")
+        self.message_user(
+            request, ngettext("%(n)d e-mail rejected.", "%(n)d e-mails rejected.", changed) % {"n": changed}
+        )

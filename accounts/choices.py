@@ -7,13 +7,13 @@ from django.utils.translation import gettext_lazy as _
 class OrderStatus(models.TextChoices):
     """Marketplace order statuses, normalised across BrickLink and BrickOwl."""
 
-    PENDING = "pending", "Pending (not yet acknowledged)"
-    AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
-    PAID = "paid", "Paid"
-    SHIPPED = "shipped", "Shipped"
-    COMPLETED = "completed", "Completed / received"
-    ON_HOLD = "on_hold", "On hold / dispute"
-    CANCELLED = "cancelled", "Cancelled"
+    PENDING = "pending", _("Pending (not yet acknowledged)")
+    AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
+    PAID = "paid", _("Paid")
+    SHIPPED = "shipped", _("Shipped")
+    COMPLETED = "completed", _("Completed / received")
+    ON_HOLD = "on_hold", _("On hold / dispute")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 # Only orders the buyer has paid may become invoices: an invoice is a tax document, and pending,
@@ -23,26 +23,26 @@ INVOICEABLE_STATUS_CHOICES = [c for c in OrderStatus.choices if c[0] in DEFAULT_
 
 
 class MarginRule(models.TextChoices):
-    OFF = "off", "Off: every lot is standard VAT goods"
-    USED = "used", "Used lots under the margin scheme"
-    ALL = "all", "All lots under the margin scheme"
+    OFF = "off", _("Off: every lot is standard VAT goods")
+    USED = "used", _("Used lots under the margin scheme")
+    ALL = "all", _("All lots under the margin scheme")
 
 
 class InvoiceDatePolicy(models.TextChoices):
-    ORDER_DATE = "order_date", "Order date"
-    PAYMENT_DATE = "payment_date", "Payment date"
+    ORDER_DATE = "order_date", _("Order date")
+    PAYMENT_DATE = "payment_date", _("Payment date")
 
 
 class SyncSchedule(models.TextChoices):
-    OFF = "off", "Off (only when I press Sync now)"
-    EVERY_15_MIN = "15min", "Every 15 minutes"
-    HOURLY = "hourly", "Every hour"
-    DAILY = "daily", "Once a day"
+    OFF = "off", _("Off (only when I press Sync now)")
+    EVERY_15_MIN = "15min", _("Every 15 minutes")
+    HOURLY = "hourly", _("Every hour")
+    DAILY = "daily", _("Once a day")
 
 
 class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    MEMBER = "member", "Member"
+    OWNER = "owner", _("Owner")
+    MEMBER = "member", _("Member")
 
 
 class NotificationKind(models.TextChoices):

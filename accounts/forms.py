@@ -11,8 +11,8 @@ from .notifications import preferences_for, preferences_save
 class SignupExtraForm(forms.Form):
     """Extra fields on allauth's signup form; the adapter turns them into the tenant."""
 
-    business_name = forms.CharField(max_length=200, label="Business name")
-    country = LazyTypedChoiceField(choices=countries, initial="IT", label="Country of your business")
+    business_name = forms.CharField(max_length=200, label=_("Business name"))
+    country = LazyTypedChoiceField(choices=countries, initial="IT", label=_("Country of your business"))
 
     def signup(self, request, user):  # allauth's hook; the adapter already did the work
         pass
@@ -22,7 +22,7 @@ class SellerSettingsForm(forms.ModelForm):
     invoiceable_statuses = forms.MultipleChoiceField(
         choices=INVOICEABLE_STATUS_CHOICES,
         widget=forms.CheckboxSelectMultiple,
-        label="Invoice orders in these statuses",
+        label=_("Invoice orders in these statuses"),
         help_text=_("Only orders the buyer has paid can be invoiced; cancelled orders never are."),
     )
 
@@ -38,8 +38,16 @@ class SellerSettingsForm(forms.ModelForm):
             "invoice_date_policy",
             "sync_schedule",
         ]
-        widgets = {"cutoff_date": forms.DateInput(attrs={"type": "date"})}
-        labels = {"margin_rule": "Margin scheme (second-hand goods)"}
+        # An <input type="date"> takes ISO dates whatever the page's language (Italian would be 27/11/2026).
+        widgets = {"cutoff_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+        labels = {
+            "business_name": _("Business name"),
+            "country": _("Country"),
+            "margin_rule": _("Margin scheme (second-hand goods)"),
+            "cutoff_date": _("Cutoff date"),
+            "invoice_date_policy": _("Invoice date"),
+            "sync_schedule": _("Automatic sync"),
+        }
 
 
 class NotificationPreferencesForm(forms.Form):

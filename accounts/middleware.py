@@ -1,10 +1,13 @@
-"""Sets ``request.tenant`` and ``request.membership`` for a logged-in user.
+"""Sets ``request.tenant`` and ``request.membership`` for a logged-in user, and activates the
+user's own language.
 
 A user normally has one tenant; with several, the session remembers the chosen one, and without a
 choice the user lands in a tenant they own (the oldest), else the oldest membership.
 """
 
+from django.conf import settings
 from django.db.models import Case, IntegerField, Value, When
+from django.utils import translation
 from django.utils.functional import SimpleLazyObject
 
 from .choices import Role
@@ -36,3 +39,44 @@ class TenantMiddleware:
         request.membership = membership
         request.tenant = SimpleLazyObject(lambda: membership.tenant if membership else None)
         return self.get_response(request)
+
+
+def user_language(user) -> str:
+    """The language ``user`` chose with the switch, if it is still one the product offers."""
+    language = getattr(user, "language", "") if getattr(user, "is_authenticated", False) else ""
+    return language if language in dict(settings.LANGUAGES) else ""
+
+
+class UserLanguageMiddleware:
+    """A signed-in user's own language over the cookie and the browser's (LocaleMiddleware chose
+    those before): the choice follows the user to any browser, from the first page after login.
+    The cookie is brought in line, so the pages after signing out keep the language too."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        language = user_language(request.user)
+        if language:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        cookie = settings.LANGUAGE_COOKIE_NAME
+        # Not over a cookie this response sets: the language switch's own answer.
+        if language and cookie not in response.cookies and request.COOKIES.get(cookie) != language:
+            set_language_cookie(response, language)
+        return response
+
+
+def set_language_cookie(response, language: str) -> None:
+    """The language cookie, set as Django's set_language view sets it."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )

@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -47,8 +48,11 @@ class UserManager(BaseUserManager):
 class User(AbstractBaseUser, PermissionsMixin):
     """A person who logs in with an e-mail address. No username."""
 
-    email = models.EmailField("e-mail address", unique=True)
-    full_name = models.CharField(max_length=150, blank=True)
+    email = models.EmailField(_("e-mail address"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    # The language of the pages and e-mails, chosen with the language switch; empty until then
+    # (the browser's, else settings.LANGUAGE_CODE). accounts.middleware activates it on every request.
+    language = models.CharField(_("language"), max_length=10, blank=True, choices=settings.LANGUAGES)
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
@@ -106,10 +110,10 @@ class SellerSettings(models.Model):
     tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="settings")
     business_name = models.CharField(max_length=200)
     country = CountryField(default="IT")
-    vat_registered = models.BooleanField("VAT-registered", default=True)
+    vat_registered = models.BooleanField(_("VAT-registered"), default=True)
     margin_rule = models.CharField(max_length=10, choices=MarginRule.choices, default=MarginRule.OFF)
     invoiceable_statuses = models.JSONField(default=_default_statuses, validators=[validate_invoiceable_statuses])
-    cutoff_date = models.DateField(null=True, blank=True, help_text="Orders placed before this date are ignored.")
+    cutoff_date = models.DateField(null=True, blank=True, help_text=_("Orders placed before this date are ignored."))
     invoice_date_policy = models.CharField(
         max_length=20, choices=InvoiceDatePolicy.choices, default=InvoiceDatePolicy.PAYMENT_DATE
     )
@@ -142,7 +146,7 @@ class SellerSettings(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name_plural = "seller settings"
+        verbose_name_plural = _("seller settings")
 
     def __str__(self):
         return f"Settings of {self.tenant}"
@@ -156,11 +160,11 @@ class PreRegistration(models.Model):
     """
 
     class Status(models.TextChoices):
-        REQUESTED = "requested", "Requested"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
+        REQUESTED = "requested", _("Requested")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
 
-    email = models.EmailField("Fatture in Cloud login e-mail")
+    email = models.EmailField(_("Fatture in Cloud login e-mail"))
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED, db_index=True)
     requested_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="preregistration_requests"
@@ -168,8 +172,8 @@ class PreRegistration(models.Model):
     tenant = models.ForeignKey(
         Tenant, null=True, blank=True, on_delete=models.SET_NULL, related_name="preregistrations"
     )
-    message = models.TextField(blank=True, help_text="What the seller wrote with the request.")
-    note = models.TextField(blank=True, help_text="Internal note by the platform admins.")
+    message = models.TextField(blank=True, help_text=_("What the seller wrote with the request."))
+    note = models.TextField(blank=True, help_text=_("Internal note by the platform admins."))
     decided_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="preregistration_decisions"
     )

@@ -141,8 +141,8 @@ def notification_resolved(*, tenant: Tenant, kind: str) -> None:
 
 
 def _language_for(user: User) -> str:
-    # No per-user language yet: every e-mail uses the site's. One place to change when users get one.
-    return getattr(user, "language", "") or settings.LANGUAGE_CODE
+    """The language the user chose with the switch (or signed up in), else the site's."""
+    return user.language or settings.LANGUAGE_CODE
 
 
 def _action_url(kind: str, context: dict) -> str:

@@ -1,9 +1,13 @@
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views import i18n
+from django.views.decorators.http import require_POST
 
 from .access import owner_required
 from .forms import NotificationPreferencesForm, SellerSettingsForm
+from .models import User
 from .services import settings_for
 from .signals import seller_settings_changed
 
@@ -25,6 +29,18 @@ def seller_settings(request):
     if posted and not is_notifications and form.is_valid():
         form.save()
         seller_settings_changed.send(sender=type(instance), settings=instance)
-        messages.success(request, "Settings saved.")
+        messages.success(request, _("Settings saved."))
         return redirect("accounts:settings")
     return render(request, "accounts/settings.html", {"form": form, "notifications": notifications})
+
+
+@require_POST
+def set_language(request):
+    """The language switch of the user menu: Django's set_language (the cookie, and a redirect to
+    ``next`` only when it is a page of this site), and for a signed-in user the choice is kept on
+    the account, so every browser and every e-mail uses it."""
+    response = i18n.set_language(request)
+    chosen = request.POST.get(i18n.LANGUAGE_QUERY_PARAMETER, "")
+    if request.user.is_authenticated and chosen in dict(settings.LANGUAGES):
+        User.objects.filter(pk=request.user.pk).update(language=chosen)
+    return response

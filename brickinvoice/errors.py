@@ -34,71 +34,85 @@ class ErrorText:
 CATALOGUE: dict[str, Entry] = {
     # Fatture in Cloud
     "email_not_registered": Entry(
-        "Email Not Registered: this Fatture in Cloud account's e-mail is not pre-registered.",
-        "Ask for pre-registration on the Accounting page (or write to support) using the e-mail of your "
-        "Fatture in Cloud login, wait for approval, then connect again.",
+        _("Email Not Registered: this Fatture in Cloud account's e-mail is not pre-registered."),
+        _(
+            "Ask for pre-registration on the Accounting page (or write to support) using the e-mail of your "
+            "Fatture in Cloud login, wait for approval, then connect again."
+        ),
     ),
     "fatture_connect_failed": Entry(
-        "Failed to Connect to Fatture in Cloud.",
-        "Try again. If it keeps failing, check that you approved access on the Fatture in Cloud page and "
-        "that your Fatture in Cloud plan includes API access.",
+        _("Failed to Connect to Fatture in Cloud."),
+        _(
+            "Try again. If it keeps failing, check that you approved access on the Fatture in Cloud page and "
+            "that your Fatture in Cloud plan includes API access."
+        ),
     ),
     "fatture_auth_failed": Entry(
-        "Token Expired / Authentication Failed: Fatture in Cloud no longer accepts our access.",
-        "Reconnect Fatture in Cloud on the Accounting page. Invoicing is paused until you do.",
+        _("Token Expired / Authentication Failed: Fatture in Cloud no longer accepts our access."),
+        _("Reconnect Fatture in Cloud on the Accounting page. Invoicing is paused until you do."),
     ),
     "fatture_not_connected": Entry(
-        "Fatture in Cloud is not connected.",
-        "Connect Fatture in Cloud on the Accounting page, then pick the company and map the products.",
+        _("Fatture in Cloud is not connected."),
+        _("Connect Fatture in Cloud on the Accounting page, then pick the company and map the products."),
     ),
     "fatture_not_found": Entry(
-        "Fatture in Cloud could not find what we asked for.",
-        "Check that the company, client or document still exists in Fatture in Cloud, then retry.",
+        _("Fatture in Cloud could not find what we asked for."),
+        _("Check that the company, client or document still exists in Fatture in Cloud, then retry."),
     ),
     "products_not_loading": Entry(
-        "Products Not Loading: the product list could not be read from Fatture in Cloud.",
-        "Check that the selected company has products (Fatture in Cloud → Products and services) and "
-        "that the connected user may see them, then press Refresh products.",
+        _("Products Not Loading: the product list could not be read from Fatture in Cloud."),
+        _(
+            "Check that the selected company has products (Fatture in Cloud → Products and services) and "
+            "that the connected user may see them, then press Refresh products."
+        ),
     ),
     "company_not_found": Entry(
-        "Company Not Found: the selected company is no longer available to this Fatture in Cloud user.",
-        "Pick the company again on the Accounting page, or reconnect with a user that can access it.",
+        _("Company Not Found: the selected company is no longer available to this Fatture in Cloud user."),
+        _("Pick the company again on the Accounting page, or reconnect with a user that can access it."),
     ),
     "no_company_selected": Entry(
-        "No company selected.",
-        "Choose the Fatture in Cloud company to invoice from on the Accounting page.",
+        _("No company selected."),
+        _("Choose the Fatture in Cloud company to invoice from on the Accounting page."),
     ),
     "product_not_found": Entry(
-        "Product {product_id} not found in Fatture in Cloud.",
-        "The product mapped to the '{slot}' slot was deleted or moved. Map that slot to an existing "
-        "product on the Product mapping page.",
+        _("Product {product_id} not found in Fatture in Cloud."),
+        _(
+            "The product mapped to the '{slot}' slot was deleted or moved. Map that slot to an existing "
+            "product on the Product mapping page."
+        ),
     ),
     "vat_rate_mismatch": Entry(
-        "VAT rate mismatch: product '{product}' has VAT {actual}, the '{slot}' slot expects {expected}.",
-        "Pick a product with the expected VAT rate for this slot, or change the product's VAT in "
-        "Fatture in Cloud and press Refresh products.",
+        _("VAT rate mismatch: product '{product}' has VAT {actual}, the '{slot}' slot expects {expected}."),
+        _(
+            "Pick a product with the expected VAT rate for this slot, or change the product's VAT in "
+            "Fatture in Cloud and press Refresh products."
+        ),
     ),
     "slot_not_mapped": Entry(
-        "No product is mapped to the '{slot}' slot.",
-        "Map a Fatture in Cloud product to every slot this order needs on the Product mapping page.",
+        _("No product is mapped to the '{slot}' slot."),
+        _("Map a Fatture in Cloud product to every slot this order needs on the Product mapping page."),
     ),
     "invoice_creation_failed": Entry(
-        "Invoice Creation Failed: Fatture in Cloud refused the invoice.",
-        "Read the reason below, correct the mapping, customer or settings it names, then press Retry.",
+        _("Invoice Creation Failed: Fatture in Cloud refused the invoice."),
+        _("Read the reason below, correct the mapping, customer or settings it names, then press Retry."),
     ),
     "fatture_quota": Entry(
-        "Fatture in Cloud's request quota is used up for now.",
-        "Nothing to do: invoicing resumes by itself when Fatture in Cloud allows it again.",
+        _("Fatture in Cloud's request quota is used up for now."),
+        _("Nothing to do: invoicing resumes by itself when Fatture in Cloud allows it again."),
     ),
     "fatture_permission": Entry(
-        "Fatture in Cloud refused the request: the connected user or plan lacks a permission.",
-        "Check that the connected user may issue invoices and manage clients in this company, and that "
-        "the plan includes API access, then retry.",
+        _("Fatture in Cloud refused the request: the connected user or plan lacks a permission."),
+        _(
+            "Check that the connected user may issue invoices and manage clients in this company, and that "
+            "the plan includes API access, then retry."
+        ),
     ),
     "fatture_unavailable": Entry(
-        "Fatture in Cloud could not be reached or did not answer in time.",
-        "Nothing to do: the request is retried automatically. Before any retry we check that no "
-        "invoice was already created.",
+        _("Fatture in Cloud could not be reached or did not answer in time."),
+        _(
+            "Nothing to do: the request is retried automatically. Before any retry we check that no "
+            "invoice was already created."
+        ),
     ),
     # Fatture in Cloud: e-invoicing (SDI), corrispettivi, webhooks
     "einvoice_not_in_plan": Entry(
@@ -143,26 +157,28 @@ CATALOGUE: dict[str, Entry] = {
     ),
     # Marketplaces
     "marketplace_bad_credentials": Entry(
-        "The store credentials were refused (bad key or invalid signature).",
-        "Copy the keys again from the marketplace's API settings page, exactly, with no spaces.",
+        _("The store credentials were refused (bad key or invalid signature)."),
+        _("Copy the keys again from the marketplace's API settings page, exactly, with no spaces."),
     ),
     "bricklink_ip_mismatch": Entry(
-        "BrickLink refused the token: it is bound to a different IP address (TOKEN_IP_MISMATCHED).",
-        "BrickLink ties each access token to one IP. On BrickLink → My API Access, register a token for "
-        "the IP address of our servers shown on this page (or use 0.0.0.0 to allow any IP), then paste "
-        "the new token value and secret here.",
+        _("BrickLink refused the token: it is bound to a different IP address (TOKEN_IP_MISMATCHED)."),
+        _(
+            "BrickLink ties each access token to one IP. On BrickLink → My API Access, register a token for "
+            "the IP address of our servers shown on this page (or use 0.0.0.0 to allow any IP), then paste "
+            "the new token value and secret here."
+        ),
     ),
     "marketplace_quota": Entry(
-        "The marketplace's daily API quota is used up.",
-        "Nothing to do: the import stops and resumes automatically when the quota resets.",
+        _("The marketplace's daily API quota is used up."),
+        _("Nothing to do: the import stops and resumes automatically when the quota resets."),
     ),
     "marketplace_unreachable": Entry(
-        "The marketplace could not be reached.",
-        "Nothing to do if it is temporary: the import retries. If it persists, check the marketplace's status page.",
+        _("The marketplace could not be reached."),
+        _("Nothing to do if it is temporary: the import retries. If it persists, check the marketplace's status page."),
     ),
     "marketplace_error": Entry(
-        "The marketplace answered with an error.",
-        "Try again later. If it persists, contact support with the time of the error.",
+        _("The marketplace answered with an error."),
+        _("Try again later. If it persists, contact support with the time of the error."),
     ),
     "vat_type_missing": Entry(
         _("Your Fatture in Cloud company has no VAT type at {rate} % with natura {natura}."),
@@ -191,26 +207,30 @@ CATALOGUE: dict[str, Entry] = {
         _("Nothing to do: the order is invoiced once the ECB rate is published and read (daily)."),
     ),
     "order_data_held": Entry(
-        "This order's data needs your decision before it is invoiced.",
-        "Open the order: check the problems listed and the amounts BrickInvoice computed, then choose to "
-        "invoice it as computed, not to invoice it, or to read it again from the marketplace.",
+        _("This order's data needs your decision before it is invoiced."),
+        _(
+            "Open the order: check the problems listed and the amounts BrickInvoice computed, then choose to "
+            "invoice it as computed, not to invoice it, or to read it again from the marketplace."
+        ),
     ),
     "fatture_server_error": Entry(
-        "Fatture in Cloud had an internal error.",
-        "Nothing to do: the request is retried automatically. Before any retry we check that no "
-        "invoice was already created.",
+        _("Fatture in Cloud had an internal error."),
+        _(
+            "Nothing to do: the request is retried automatically. Before any retry we check that no "
+            "invoice was already created."
+        ),
     ),
     "order_data_invalid": Entry(
-        "This order's data from the marketplace is incomplete or malformed.",
-        "Check the order on the marketplace; it is re-read at the next sync. The problem is named below.",
+        _("This order's data from the marketplace is incomplete or malformed."),
+        _("Check the order on the marketplace; it is re-read at the next sync. The problem is named below."),
     ),
     "internal_unavailable": Entry(
-        "Our queue and cache service (Redis) was briefly unreachable.",
-        "Nothing to do: invoicing retries by itself, and the order was not invoiced twice.",
+        _("Our queue and cache service (Redis) was briefly unreachable."),
+        _("Nothing to do: invoicing retries by itself, and the order was not invoiced twice."),
     ),
     "internal_error": Entry(
-        "Something went wrong on our side.",
-        "Press Retry. If it happens again, contact support; nothing was lost.",
+        _("Something went wrong on our side."),
+        _("Press Retry. If it happens again, contact support; nothing was lost."),
     ),
     # Credit notes (issue 14)
     "credit_note_exceeds_invoice": Entry(
@@ -267,19 +287,25 @@ CATALOGUE: dict[str, Entry] = {
     ),
     # Marketplace import health (issue 12)
     "marketplace_bad_data": Entry(
-        "The marketplace sent data we could not read.",
-        "Nothing to do if it is temporary: the import is retried with a growing delay. If it persists, contact "
-        "support with the time of the error.",
+        _("The marketplace sent data we could not read."),
+        _(
+            "Nothing to do if it is temporary: the import is retried with a growing delay. If it persists, contact "
+            "support with the time of the error."
+        ),
     ),
     "marketplace_import_failed": Entry(
-        "The import stopped on something we did not expect.",
-        "Nothing to do: the import is retried with a growing delay and the orders already read are kept. If it "
-        "persists, contact support with the time of the error.",
+        _("The import stopped on something we did not expect."),
+        _(
+            "Nothing to do: the import is retried with a growing delay and the orders already read are kept. If it "
+            "persists, contact support with the time of the error."
+        ),
     ),
     "order_quarantined": Entry(
-        "This order's data could not be read well enough to invoice it, so it is set aside.",
-        "Check the order on the marketplace. It is read again when it changes there, and at least once a day; "
-        "a clean read releases it by itself.",
+        _("This order's data could not be read well enough to invoice it, so it is set aside."),
+        _(
+            "Check the order on the marketplace. It is read again when it changes there, and at least once a day; "
+            "a clean read releases it by itself."
+        ),
     ),
 }
 

@@ -87,9 +87,13 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the language cookie (set_language), else the browser's, else LANGUAGE_CODE;
+    # accounts' middleware below puts a signed-in user's own choice over all of them.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -108,6 +112,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.tenant",
@@ -183,7 +188,14 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <no-rep
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-LANGUAGE_CODE = "en"
+# Italian first, English too (issue 16). One catalogue for the whole product in locale/ (README,
+# Translations); allauth's and Django's own catalogues come with their apps. The compiled .mo
+# files are committed, so running the product needs no gettext.
+LANGUAGE_CODE = "it"
+LANGUAGES = [("it", "Italiano"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our date and time formats over Django's (brickinvoice/formats/): 27/11/2026 14:05 in Italian.
+FORMAT_MODULE_PATH = ["brickinvoice.formats"]
 TIME_ZONE = "Europe/Rome"
 USE_I18N = True
 USE_TZ = True
@@ -287,6 +299,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "invoicing.tasks.dispatch_syncs",
         "schedule": env.float("SYNC_DISPATCH_EVERY_SECONDS", default=60.0),
     },
+    "einvoices-send": {"task": "invoicing.tasks.einvoices_send_due", "schedule": 60.0},
+    "einvoices-track": {"task": "invoicing.tasks.einvoices_track", "schedule": 300.0},
+    "receipts-record": {"task": "invoicing.tasks.receipts_record_due", "schedule": crontab(minute=30)},
     "daily-digests": {
         "task": "invoicing.tasks.send_daily_digests",
         "schedule": crontab(hour=8, minute=0),

@@ -6,23 +6,56 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext
 
 from accounts.models import Tenant
 from brickinvoice.errors import ErrorBox, ServiceError
-from invoicing.accounting import CreditNoteDraft, Document, Health, InvoiceDraft, MappedProduct, slot_label
+from invoicing.accounting import (
+    BuyerCheck,
+    Capabilities,
+    CreditNoteDraft,
+    Document,
+    EInvoiceOutcome,
+    EInvoiceRejection,
+    EInvoiceStatus,
+    Health,
+    InvoiceDraft,
+    MappedProduct,
+    RegisterDraft,
+    slot_label,
+)
 
-from . import creditnotes, documents
+from . import creditnotes, documents, sdi
 from .cache import REFUSAL_MEMORY, catalogue_cache_clear, missing_products_key, refusal_reread_key
 from .catalogue import vat_types_list
 from .client import FattureClient
+from .company import company_info
 from .connection import PACKAGE_KEY, connection_for, connection_issue
+from .einvoice import document_update, einvoice_error_reason, einvoice_send, einvoice_statuses, einvoice_verify
+from .einvoice_data import einvoice_entity, payment_method_code
 from .errors import FattureAuthFailed, FattureNotConnected, NoCompanySelected
 from .mapping import mapping_check, mapping_for, mapping_health_issue, slot_products
 from .models import FattureConnection
 from .quota import quota_turn
+from .receipts import ReceiptDraft, ReceiptLine, payment_account_ensure, receipt_create, receipt_find, receipts_check
+from .sdi import rejection_code, rejection_help
+
+
+def _status(value: str, recipient_code: str) -> EInvoiceStatus:
+    """FiC's ei_status as an outcome (fatture/sdi.py): not_delivered to XXXXXXX/0000000 is delivered."""
+    if sdi.is_delivered(value, recipient_code=recipient_code):
+        outcome = EInvoiceOutcome.DELIVERED
+    elif sdi.status_of(value) in sdi.NEEDS_FIX or sdi.status_of(value) == sdi.EiStatus.NOT_DELIVERED:
+        outcome = EInvoiceOutcome.NEEDS_FIX
+    elif sdi.status_of(value) in (sdi.EiStatus.NOT_SENT, sdi.EiStatus.MISSING) or not value:
+        outcome = EInvoiceOutcome.NOT_SENT
+    else:
+        outcome = EInvoiceOutcome.IN_FLIGHT
+    return EInvoiceStatus(raw=value or "", outcome=outcome, label=sdi.status_label(value))
 
 
 class FattureBackend:
@@ -50,7 +83,7 @@ class FattureBackend:
         if connection is None or connection.status == FattureConnection.Status.DISCONNECTED:
             raise FattureNotConnected()
         if connection.status == FattureConnection.Status.NEEDS_RECONNECT:
-            raise FattureAuthFailed("The connection needs reconnecting.")
+            raise FattureAuthFailed(gettext("The connection needs reconnecting."))
         if not connection.company_id:
             raise NoCompanySelected()
         connection.tenant = tenant  # the caller's instance: its settings are already read
@@ -73,19 +106,19 @@ class FattureBackend:
         if problem or connection is None:
             problem = problem or ErrorBox.of("fatture_not_connected")
             status = {
-                "fatture_not_connected": "Not connected",
-                "fatture_auth_failed": "Needs reconnecting",
-                "no_company_selected": "No company selected",
+                "fatture_not_connected": gettext("Not connected"),
+                "fatture_auth_failed": gettext("Needs reconnecting"),
+                "no_company_selected": gettext("No company selected"),
             }[problem.code]
             return Health(cls.label, False, status, problem.message, problem.hint)
         label = f"{cls.label} — {connection.company_name or connection.company_id}"
         err = connection.last_error
         if err:
-            return Health(label, False, "Needs attention", err.message, err.hint)
+            return Health(label, False, gettext("Needs attention"), err.message, err.hint)
         unmapped = mapping_health_issue(tenant=tenant, connection=connection)
         if unmapped:
-            return Health(label, False, "Product mapping incomplete", unmapped.message, unmapped.hint)
-        return Health(label, True, "Connected")
+            return Health(label, False, gettext("Product mapping incomplete"), unmapped.message, unmapped.hint)
+        return Health(label, True, gettext("Connected"))
 
     # -- the interface ---------------------------------------------------------------------------
 
@@ -154,6 +187,73 @@ class FattureBackend:
         if missing:
             cache.set(missing_products_key(self.company_id), missing, timeout=REFUSAL_MEMORY)
         return self.known_refusal(slots=slots, detail=error.detail, status=error.status) or error
+
+    # -- e-invoicing (docs/providers/fatture-in-cloud.md §8) ----------------------------------------
+
+    def capabilities(self) -> Capabilities:
+        info = company_info(self.client)
+        return Capabilities(e_invoice=info.e_invoice, receipts=info.receipts_allowed, plan=info.plan)
+
+    def check_einvoice_buyer(self, entity: dict[str, Any]) -> BuyerCheck:
+        built = einvoice_entity(entity)
+        return BuyerCheck(
+            kind=str(built.kind),
+            problems=tuple(str(p.message) for p in built.problems),
+            codes=tuple(p.code for p in built.problems),
+            warnings=tuple(str(w.message) for w in built.warnings),
+            recipient_code=str(built.fields.get("ei_code") or ""),
+        )
+
+    def verify_einvoice(self, document_id: int) -> list[str]:
+        result = einvoice_verify(self.client, document_id)
+        return [] if result.ok else list(result.problems)
+
+    def send_einvoice(self, document_id: int) -> None:
+        einvoice_send(self.client, document_id)
+
+    def einvoice_statuses(self, recipients: dict[int, str]) -> dict[int, EInvoiceStatus]:
+        raw = einvoice_statuses(self.client, list(recipients))
+        return {doc_id: _status(value, recipients.get(doc_id, "")) for doc_id, value in raw.items()}
+
+    def einvoice_rejection(self, document_id: int) -> EInvoiceRejection:
+        reason = einvoice_error_reason(self.client, document_id)
+        code = rejection_code(code=reason.code, reason=reason.reason)
+        help_ = rejection_help(code)
+        return EInvoiceRejection(
+            code=code,
+            meaning=str(help_.meaning),
+            action=str(help_.action),
+            reason=reason.reason,
+            solution=reason.solution,
+            delivered_if_retried=help_.delivered_if_retried,
+        )
+
+    def payment_code(self, marketplace_method: str, overrides: dict[str, str]) -> str:
+        return payment_method_code(marketplace_method, table=overrides or None)
+
+    def create_register_entry(self, draft: RegisterDraft) -> Document:
+        receipts_check(self.client)
+        account = payment_account_ensure(self.client, name=draft.account)
+        lines = tuple(ReceiptLine(vat_id=v, vat_value=rate, amount_gross=gross) for v, rate, gross in draft.lines)
+        receipt = receipt_create(
+            self.client,
+            ReceiptDraft(
+                date=draft.day,
+                payment_account_id=account.id,
+                payment_account_name=account.name,
+                marker=draft.marker,
+                lines=lines,
+                description=draft.description,
+            ),
+        )
+        return Document(id=receipt.id, number=receipt.number, numeration=receipt.numeration)
+
+    def find_register_entry(self, *, day: dt.date, marker: str) -> Document | None:
+        found = receipt_find(self.client, day=day, marker=marker)
+        return Document(id=found.id, number=found.number, numeration=found.numeration) if found else None
+
+    def update_invoice(self, document_id: int, draft: InvoiceDraft) -> Document:
+        return document_update(self.client, document_id, documents.invoice_payload(draft))
 
     def known_refusal(self, *, slots: list[str], detail: str = "", status: int | None = None) -> ServiceError | None:
         """The refusal already explained for one of ``slots`` (a deleted product), without a call."""

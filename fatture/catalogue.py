@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.core.cache import cache
+from django.utils import formats
+from django.utils.translation import gettext
 
 from brickinvoice.errors import ServiceError, describe
 from invoicing.accounting import accounting_ready
@@ -37,10 +39,10 @@ def _decimal(value) -> Decimal | None:
 
 
 def percent(value: Decimal | None) -> str:
-    """22 → "22 %", 5.50 → "5.5 %", None → "none"."""
+    """22 → "22 %", 5.50 → "5.5 %" ("5,5 %" in Italian), None → "none"."""
     if value is None:
-        return "none"
-    return f"{format(value.normalize(), 'f')} %"
+        return gettext("none")
+    return f"{formats.number_format(format(value.normalize(), 'f'), use_l10n=True)} %"
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,12 @@ class Product:
     def label(self) -> str:
         code = f" ({self.code})" if self.code else ""
         nature = f" {self.vat_ei_type}" if self.vat_ei_type else ""
-        return f"{self.name}{code} — VAT {percent(self.vat_value)}{nature}"
+        return gettext("%(name)s%(code)s — VAT %(rate)s%(nature)s") % {
+            "name": self.name,
+            "code": code,
+            "rate": percent(self.vat_value),
+            "nature": nature,
+        }
 
 
 def _product(raw: dict) -> Product | None:

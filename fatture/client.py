@@ -26,6 +26,7 @@ from typing import Any
 import requests
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext
 
 from accounts.tasks import notify_owners_after_commit
 from brickinvoice.errors import describe
@@ -74,9 +75,11 @@ def _send(
     try:
         return session.request(method, url, params=params, json=json, headers=headers)
     except requests.Timeout as exc:
-        raise FattureUnavailable("Fatture in Cloud did not answer in time.") from exc
+        raise FattureUnavailable(gettext("Fatture in Cloud did not answer in time.")) from exc
     except requests.RequestException as exc:
-        raise FattureUnavailable(f"Fatture in Cloud could not be reached ({type(exc).__name__}).") from exc
+        raise FattureUnavailable(
+            gettext("Fatture in Cloud could not be reached (%(error)s).") % {"error": type(exc).__name__}
+        ) from exc
 
 
 def _parse(response: requests.Response) -> JSON:
@@ -86,12 +89,14 @@ def _parse(response: requests.Response) -> JSON:
         body = response.json()
     except ValueError as exc:
         raise FattureUnavailable(
-            "Fatture in Cloud answered with something that is not JSON.", status=response.status_code
+            gettext("Fatture in Cloud answered with something that is not JSON."), status=response.status_code
         ) from exc
     if not isinstance(body, dict):
         # Every answer is a JSON object (docs/providers/fatture-in-cloud.md §1); anything else is a
         # broken answer, never something to index into.
-        raise FattureUnavailable("Fatture in Cloud answered with an unexpected shape.", status=response.status_code)
+        raise FattureUnavailable(
+            gettext("Fatture in Cloud answered with an unexpected shape."), status=response.status_code
+        )
     return body
 
 
@@ -164,7 +169,9 @@ class FattureClient:
             self._refresh(rejected_token=token_used)
             response = self._attempt(method, path, company_id, params=params, json=json)
             if response.status_code == 401:
-                self._needs_reconnect("fatture_auth_failed", error_detail(response) or "401 after a fresh token.")
+                self._needs_reconnect(
+                    "fatture_auth_failed", error_detail(response) or gettext("401 after a fresh token.")
+                )
         raise_for_response(response)
         return _parse(response)
 
@@ -182,7 +189,7 @@ class FattureClient:
     def _ensure_usable(self) -> None:
         status = self.connection.status
         if status == FattureConnection.Status.NEEDS_RECONNECT:
-            raise FattureAuthFailed("The connection needs reconnecting.")
+            raise FattureAuthFailed(gettext("The connection needs reconnecting."))
         if status != FattureConnection.Status.CONNECTED or not self.connection.access_token:
             raise FattureNotConnected()
 
@@ -196,7 +203,7 @@ class FattureClient:
         with transaction.atomic():
             row = FattureConnection.objects.select_for_update().get(pk=self.connection.pk)
             if row.status != FattureConnection.Status.CONNECTED:
-                failure = FattureAuthFailed("The connection needs reconnecting.")
+                failure = FattureAuthFailed(gettext("The connection needs reconnecting."))
             elif rejected_token is not None and row.access_token != rejected_token:
                 pass  # another worker already replaced the refused token
             elif rejected_token is None and not row.token_expires_soon():

@@ -13,6 +13,7 @@ from datetime import date
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import SellerSettings, Tenant
 from accounts.services import preregistration_is_approved
@@ -48,7 +49,7 @@ class Company:
 
     @property
     def label(self) -> str:
-        via = f" (via {self.controlled_by})" if self.controlled_by else ""
+        via = gettext(" (via %(accountant)s)") % {"accountant": self.controlled_by} if self.controlled_by else ""
         return f"{self.name}{via}"
 
 
@@ -69,20 +70,25 @@ def connection_complete(*, tenant: Tenant, code: str, redirect_uri: str) -> Fatt
     try:
         tokens = oauth.token_from_code(code=code, redirect_uri=redirect_uri)
     except ServiceError as exc:
-        raise _connect_failed(f"The authorization code was not accepted ({exc.detail or exc.code}).", exc) from exc
+        detail = gettext("The authorization code was not accepted (%(reason)s).") % {"reason": exc.detail or exc.code}
+        raise _connect_failed(detail, exc) from exc
     try:
         info = get_with_token(tokens.access_token, "/user/info")
     except ServiceError as exc:
-        raise _connect_failed(f"Could not read the Fatture in Cloud user ({exc.detail or exc.code}).", exc) from exc
+        detail = gettext("Could not read the Fatture in Cloud user (%(reason)s).") % {"reason": exc.detail or exc.code}
+        raise _connect_failed(detail, exc) from exc
     user = info.get("data") or {}
     email = str(user.get("email") or "").strip()
     if not email:
-        raise _connect_failed("Fatture in Cloud did not tell us the e-mail of this login.")
+        raise _connect_failed(gettext("Fatture in Cloud did not tell us the e-mail of this login."))
     if (info.get("email_confirmation_state") or {}).get("need_confirmation"):
-        raise _connect_failed(f"The e-mail {email} is not confirmed yet in Fatture in Cloud; confirm it there first.")
+        raise _connect_failed(
+            gettext("The e-mail %(email)s is not confirmed yet in Fatture in Cloud; confirm it there first.")
+            % {"email": email}
+        )
     if not preregistration_is_approved(email):
         raise ServiceError(
-            f"The Fatture in Cloud login {email} is not on the pre-registration list.",
+            gettext("The Fatture in Cloud login %(email)s is not on the pre-registration list.") % {"email": email},
             code="email_not_registered",
             email=email,
         )
@@ -190,7 +196,10 @@ def company_select(*, connection: FattureConnection, company_id: int) -> Company
     """Save the company invoices are issued from; it must be one the user can reach."""
     company = next((c for c in companies_list(connection=connection) if c.id == int(company_id)), None)
     if company is None:
-        raise ServiceError(f"Company {company_id} is not among this user's companies.", code="company_not_found")
+        raise ServiceError(
+            gettext("Company %(id)s is not among this user's companies.") % {"id": company_id},
+            code="company_not_found",
+        )
     connection.company_id = company.id
     connection.company_name = company.name[:300]
     connection.last_error_code = connection.last_error_message = connection.last_error_detail = ""
@@ -214,7 +223,11 @@ def company_check(*, connection: FattureConnection) -> bool:
         return False
     if any(c.id == connection.company_id for c in companies_list(connection=connection)):
         return True
-    record_error(connection, "company_not_found", f"Company {connection.company_id} is no longer listed.")
+    record_error(
+        connection,
+        "company_not_found",
+        gettext("Company %(id)s is no longer listed.") % {"id": connection.company_id},
+    )
     return False
 
 

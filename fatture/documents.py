@@ -14,12 +14,14 @@ from datetime import date
 from decimal import Decimal
 
 from django.utils import translation
+from django.utils.translation import gettext
 from django_countries import countries
 
 from brickinvoice.errors import ServiceError
 from invoicing.accounting import Document, InvoiceDraft
 
 from .client import JSON, FattureClient
+from .einvoice_data import ei_data_invoice, einvoice_entity, sdi_entity_text
 
 logger = logging.getLogger("fatture.documents")
 
@@ -116,11 +118,20 @@ def _amount(value: Decimal) -> float:
     return float(Decimal(value).quantize(Decimal("0.01")))
 
 
+def _entity(draft: InvoiceDraft) -> JSON:
+    """The buyer on the document; for an e-invoice, what SdI needs (recipient code, identifiers,
+    CAP, Latin text: fatture/einvoice_data.py, docs/providers/fatture-in-cloud.md §8.5)."""
+    fields = {"id": draft.client_id, **entity_fields(draft.entity)}
+    if not draft.electronic:
+        return fields
+    return sdi_entity_text({**fields, **einvoice_entity(draft.entity).fields})
+
+
 def invoice_payload(draft: InvoiceDraft) -> JSON:
     return {
         "data": {
             "type": "invoice",
-            "entity": {"id": draft.client_id, **entity_fields(draft.entity)},
+            "entity": _entity(draft),
             "date": draft.date.isoformat(),
             "currency": {"id": draft.currency},
             "language": {"code": "it", "name": "Italiano"},
@@ -129,6 +140,12 @@ def invoice_payload(draft: InvoiceDraft) -> JSON:
             # The numbering series (sezionale) and EUR 2 stamp duty when due (docs/tax.md §7.4, §8).
             **({"numeration": draft.numeration} if draft.numeration else {}),
             **({"stamp_duty": _amount(draft.stamp_duty)} if draft.stamp_duty else {}),
+            # Creating with e_invoice does not send it (docs §8.1); payment_method is required then.
+            **(
+                {"e_invoice": True, "ei_data": ei_data_invoice(payment_method=draft.payment_method)}
+                if draft.electronic
+                else {}
+            ),
             # `subject` is internal and not printed (README §7.2): it carries our order marker.
             "subject": draft.marker,
             "use_gross_prices": True,
@@ -188,7 +205,7 @@ def _documents_matching(api: FattureClient, *, q: str, marker: str, doc_type: st
         if "subject" not in doc:
             # A list that does not show the subject cannot prove the invoice absent.
             raise ServiceError(
-                "Fatture in Cloud listed invoices without their subject; the order marker cannot be checked.",
+                gettext("Fatture in Cloud listed invoices without their subject; the order marker cannot be checked."),
                 code="fatture_unavailable",
                 transient=True,
             )

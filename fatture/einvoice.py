@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import requests
+from django.utils.translation import gettext
 
 from brickinvoice.errors import ServiceError
 from brickinvoice.shapes import member
@@ -147,7 +148,9 @@ def einvoice_verify(client, document_id: int) -> VerifyResult:
     if isinstance(data, dict) and data.get("success") is True:
         return VerifyResult(True, [])
     # 200 without success: true is not a pass; say what came back rather than guess.
-    return VerifyResult(False, verify_problems(answer) or ["Fatture in Cloud did not confirm the e-invoice XML."])
+    return VerifyResult(
+        False, verify_problems(answer) or [gettext("Fatture in Cloud did not confirm the e-invoice XML.")]
+    )
 
 
 # --- send ---------------------------------------------------------------------------------------

@@ -12,22 +12,22 @@ MISSING_SLOTS_ERROR = _("The form arrived without the product choices; nothing w
 
 class BackendForm(forms.Form):
     backend = forms.ChoiceField(
-        label="Accounting package", choices=packages, initial=settings.ACCOUNTING_DEFAULT_BACKEND
+        label=_("Accounting package"), choices=packages, initial=settings.ACCOUNTING_DEFAULT_BACKEND
     )
 
 
 class PreRegistrationRequestForm(forms.Form):
     email = forms.EmailField(
-        label="E-mail of your Fatture in Cloud login",
-        help_text="The e-mail you sign in to Fatture in Cloud with; it can differ from your BrickInvoice e-mail.",
+        label=_("E-mail of your Fatture in Cloud login"),
+        help_text=_("The e-mail you sign in to Fatture in Cloud with; it can differ from your BrickInvoice e-mail."),
     )
     message = forms.CharField(
-        label="Message (optional)", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Message (optional)"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
     )
 
 
 class CompanyForm(forms.Form):
-    company = forms.TypedChoiceField(label="Company", coerce=int, widget=forms.RadioSelect)
+    company = forms.TypedChoiceField(label=_("Company"), coerce=int, widget=forms.RadioSelect)
 
     def __init__(self, *args, companies, **kwargs):
         super().__init__(*args, **kwargs)
@@ -38,28 +38,33 @@ class MappingForm(forms.Form):
     """One select per slot (product name, code and VAT rate) plus the fixed invoice subject."""
 
     invoice_subject = forms.CharField(
-        label="Invoice subject",
+        label=_("Invoice subject"),
         required=False,
         max_length=300,
-        help_text="Fixed text printed as the subject of every invoice.",
+        help_text=_("Fixed text printed as the subject of every invoice."),
     )
 
     def __init__(self, *args, products, mappings, required, **kwargs):
         super().__init__(*args, **kwargs)
-        choices = [(NOT_MAPPED, "— not mapped —")] + [(str(p.id), p.label) for p in products]
+        choices = [(NOT_MAPPED, _("— not mapped —"))] + [(str(p.id), p.label) for p in products]
         known = {p.id for p in products}
         for slot in Slot:
             slot_choices = list(choices)
             current = mappings.get(slot.value)
             if current and current.product_id not in known:
                 # Keep the missing product selectable so saving other slots does not silently unmap it.
-                slot_choices.append((str(current.product_id), f"{current.product_name} — not found in Fatture"))
+                slot_choices.append(
+                    (
+                        str(current.product_id),
+                        _("%(product)s — not found in Fatture") % {"product": current.product_name},
+                    )
+                )
             self.fields[slot.value] = forms.ChoiceField(
                 label=slot.label,
                 choices=slot_choices,
                 required=False,
                 initial=str(current.product_id) if current else NOT_MAPPED,
-                help_text="" if slot.value in required else "Optional with your margin-scheme setting.",
+                help_text="" if slot.value in required else _("Optional with your margin-scheme setting."),
             )
 
     def clean(self):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from accounts.choices import MarginRule
 from accounts.models import Tenant
@@ -38,7 +39,8 @@ class ExpectedVat:
     def label(self) -> str:
         if not self.natures:
             return percent(self.value)
-        return f"{percent(self.value)} ({' or '.join(sorted(self.natures))})"
+        natures = gettext(" or ").join(sorted(self.natures))
+        return f"{percent(self.value)} ({natures})"
 
 
 def expected_vat(*, tenant: Tenant) -> dict[str, ExpectedVat]:

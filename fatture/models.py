@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Tenant
 from brickinvoice.errors import ErrorBox
@@ -20,9 +21,9 @@ class FattureConnection(models.Model):
     so the chosen company and the mappings come back when the seller reconnects."""
 
     class Status(models.TextChoices):
-        CONNECTED = "connected", "Connected"
-        NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"
-        DISCONNECTED = "disconnected", "Disconnected"
+        CONNECTED = "connected", _("Connected")
+        NEEDS_RECONNECT = "needs_reconnect", _("Needs reconnecting")
+        DISCONNECTED = "disconnected", _("Disconnected")
 
     tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="fatture_connection")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -30,15 +31,15 @@ class FattureConnection(models.Model):
     access_token = EncryptedTextField(blank=True, default="")
     refresh_token = EncryptedTextField(blank=True, default="")
     token_expires_at = models.DateTimeField(null=True, blank=True)
-    fatture_email = models.EmailField("Fatture in Cloud login e-mail", blank=True)
+    fatture_email = models.EmailField(_("Fatture in Cloud login e-mail"), blank=True)
     fatture_user_name = models.CharField(max_length=200, blank=True)
     company_id = models.BigIntegerField(null=True, blank=True)
     company_name = models.CharField(max_length=300, blank=True)
     invoice_subject = models.CharField(
-        "Invoice subject",
+        _("Invoice subject"),
         max_length=300,
         blank=True,
-        help_text="Fixed text printed as the subject of every invoice (e.g. “Sale of LEGO parts”).",
+        help_text=_("Fixed text printed as the subject of every invoice (e.g. “Sale of LEGO parts”)."),
     )
     last_error_code = models.CharField(max_length=40, blank=True)
     last_error_message = models.TextField(blank=True)
@@ -78,7 +79,7 @@ class ProductMapping(models.Model):
     vat_id = models.IntegerField(null=True, blank=True)
     vat_value = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     vat_description = models.CharField(max_length=300, blank=True)
-    vat_ei_type = models.CharField("VAT nature (natura)", max_length=20, blank=True)
+    vat_ei_type = models.CharField(_("VAT nature (natura)"), max_length=20, blank=True)
     # The seller chose to use this product although its VAT does not fit what the slot expects:
     # the lines still carry the right VAT type for their treatment (invoicing/vat.py).
     mismatch_accepted = models.BooleanField(default=False)

@@ -17,6 +17,7 @@ import requests
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from oauthlib.oauth2 import OAuth2Error
 from requests_oauthlib import OAuth2Session
 
@@ -123,10 +124,12 @@ def _call_token_endpoint(hook: str, call) -> TokenSet:
     except OAuth2Error as exc:
         status = seen.get("status")
         if status is not None and (status >= 500 or status == 429):
-            raise FattureUnavailable("The token endpoint failed.", status=status) from exc
+            raise FattureUnavailable(gettext("The token endpoint failed."), status=status) from exc
         raise OAuthRejected(exc.error or "oauth_error", exc.description or "", status=status) from exc
     except requests.RequestException as exc:
-        raise FattureUnavailable(f"The token endpoint could not be reached ({type(exc).__name__}).") from exc
+        raise FattureUnavailable(
+            gettext("The token endpoint could not be reached (%(error)s).") % {"error": type(exc).__name__}
+        ) from exc
     finally:
         logger.info(
             "fatture POST /oauth/token status=%s duration_ms=%d",
@@ -165,5 +168,5 @@ def token_refresh(*, refresh_token: str) -> TokenSet:
 
     tokens = _call_token_endpoint("refresh_token_response", call)
     if not tokens.access_token:
-        raise OAuthRejected("missing_token", "The refresh answer carried no access token.")
+        raise OAuthRejected("missing_token", gettext("The refresh answer carried no access token."))
     return tokens

@@ -15,6 +15,7 @@ import time
 import requests
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext
 
 from brickinvoice.http import parse_retry_after
 
@@ -125,19 +126,20 @@ def quota_take(company_id: int) -> None:
     blocked_until = cache.get(_blocked_key(company_id))
     if blocked_until and blocked_until > now:
         raise FattureBudgetSpent(
-            "Waiting for Fatture in Cloud's Retry-After.", retry_after=math.ceil(blocked_until - now)
+            gettext("Waiting for Fatture in Cloud's Retry-After."), retry_after=math.ceil(blocked_until - now)
         )
     short_budget, short_window = _short_budget()
     # The short bucket first: a refusal there must not spend the hour's budget.
     if _count(_short_key(company_id, int(now // short_window)), short_window + 60) > short_budget:
         raise FattureBudgetSpent(
-            f"Short-term request budget of {short_budget} per {short_window} s used up for this company.",
+            gettext("Short-term request budget of %(budget)s per %(window)s s used up for this company.")
+            % {"budget": short_budget, "window": short_window},
             retry_after=math.ceil(short_window - now % short_window),
         )
     hour = _hour_seconds()
     if _count(_budget_key(company_id, int(now // hour)), hour + 120) > hourly_budget():
         raise FattureBudgetSpent(
-            f"Hourly request budget of {hourly_budget()} used up for this company.",
+            gettext("Hourly request budget of %(budget)s used up for this company.") % {"budget": hourly_budget()},
             retry_after=math.ceil(hour - now % hour),
         )
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.utils.translation import gettext
+
 from brickinvoice.errors import ServiceError
 
 from .company import company_info
@@ -116,7 +118,9 @@ def payment_account_create(client, *, name: str, type: str = "standard") -> Paym
         raise _scope_refusal(exc) from exc
     created = _account(answer.get("data") if isinstance(answer, dict) else None)
     if created is None:
-        raise ServiceError("Fatture in Cloud did not return the new payment account.", code="fatture_unavailable")
+        raise ServiceError(
+            gettext("Fatture in Cloud did not return the new payment account."), code="fatture_unavailable"
+        )
     return created
 
 
@@ -137,7 +141,7 @@ def receipts_check(client) -> None:
     """Raise ``receipts_not_in_plan`` unless the company's plan includes corrispettivi (FH-20),
     read from the cached company info (fatture.company)."""
     if not company_info(client).receipts_allowed:
-        raise FattureNotInPlan("The company's plan does not include corrispettivi.")
+        raise FattureNotInPlan(gettext("The company's plan does not include corrispettivi."))
 
 
 def _marker_tag(marker: str) -> str:
@@ -216,7 +220,7 @@ def receipt_create(client, draft: ReceiptDraft) -> Receipt:
     created = _receipt(answer.get("data") if isinstance(answer, dict) else None)
     if created is None:
         raise ServiceError(
-            "Fatture in Cloud did not return the new receipt.", code="fatture_unavailable", transient=True
+            gettext("Fatture in Cloud did not return the new receipt."), code="fatture_unavailable", transient=True
         )
     return created
 
@@ -235,7 +239,7 @@ def _matching(rows, day: str, tag: str, *, stop_before_day: bool) -> Receipt | N
             continue
         if "description" not in raw:
             raise ServiceError(
-                "Fatture in Cloud listed receipts without their description; the marker cannot be checked.",
+                gettext("Fatture in Cloud listed receipts without their description; the marker cannot be checked."),
                 code="fatture_unavailable",
                 transient=True,
             )

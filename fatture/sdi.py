@@ -176,6 +176,7 @@ _HELP = {
         False,
     ),
     "00400": (
+        # xgettext:no-python-format
         _("A 0 % line has no VAT nature (natura)."),
         _(
             "Give the VAT type of that product a nature (e.g. N5 for the margin scheme, N3.1 for exports) in "
@@ -184,6 +185,7 @@ _HELP = {
         False,
     ),
     "00401": (
+        # xgettext:no-python-format
         _("A line with a VAT rate above 0 % carries a VAT nature (natura)."),
         _(
             "Remove the nature from that VAT type in Fatture in Cloud, or map the slot to the right product, "

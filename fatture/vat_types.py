@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from django.utils.translation import gettext
+
 from brickinvoice.errors import ServiceError
 from brickinvoice.shapes import member
 
@@ -62,7 +64,7 @@ def vat_type_create(client, *, value, natura: str, description: str, notes: str,
     data = member(answer, "data")
     created = _vat_type(data) if data else None
     if created is None:
-        raise ServiceError("Fatture in Cloud did not return the new VAT type.", code="fatture_unavailable")
+        raise ServiceError(gettext("Fatture in Cloud did not return the new VAT type."), code="fatture_unavailable")
     catalogue_cache_clear(company_id=client.company_id)
     return created
 

@@ -12,6 +12,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -61,7 +63,7 @@ def start(request):
     """Send the seller to Fatture's consent page with a single-use ``state`` bound to the session."""
     form = BackendForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Pick an accounting package.")
+        messages.error(request, _("Pick an accounting package."))
         return redirect("fatture:connect")
     state = secrets.token_urlsafe(32)
     request.session[STATE_SESSION_KEY] = {
@@ -83,9 +85,13 @@ def preregistration(request):
             tenant=request.tenant,
             message=form.cleaned_data["message"],
         )
-        messages.success(request, f"Pre-registration for {entry.email}: {entry.get_status_display().lower()}.")
+        messages.success(
+            request,
+            _("Pre-registration for %(email)s: %(status)s.")
+            % {"email": entry.email, "status": entry.get_status_display().lower()},
+        )
     else:
-        messages.error(request, "Enter a valid e-mail address for the pre-registration request.")
+        messages.error(request, _("Enter a valid e-mail address for the pre-registration request."))
     return redirect("fatture:connect")
 
 
@@ -109,26 +115,32 @@ def _state_ok(request) -> bool:
 @owner_required
 def callback(request):
     if not _state_ok(request):
-        detail = "The answer from Fatture in Cloud did not match this browser session (expired, reused or forged link)."
+        detail = _(
+            "The answer from Fatture in Cloud did not match this browser session (expired, reused or forged link)."
+        )
         return _failed(request, ErrorBox.of("fatture_connect_failed", detail), status=400)
     error = request.GET.get("error")
     if error:
         if error == "access_denied":
-            detail = "Access was not granted on the Fatture in Cloud page."
+            detail = _("Access was not granted on the Fatture in Cloud page.")
         else:
             description = request.GET.get("error_description", "")[:300]
-            detail = f"Fatture in Cloud answered: {error[:60]} {description}".strip()
+            detail = (_("Fatture in Cloud answered: %(error)s") % {"error": f"{error[:60]} {description}"}).strip()
         return _failed(request, ErrorBox.of("fatture_connect_failed", detail))
     code = request.GET.get("code", "")
     if not code:
-        return _failed(request, ErrorBox.of("fatture_connect_failed", "Fatture in Cloud sent no authorization code."))
+        return _failed(
+            request, ErrorBox.of("fatture_connect_failed", _("Fatture in Cloud sent no authorization code."))
+        )
     try:
         conn = connection_svc.connection_complete(
             tenant=request.tenant, code=code, redirect_uri=oauth.redirect_uri(request)
         )
     except ServiceError as exc:
         return _failed(request, ErrorBox.from_exception(exc))
-    messages.success(request, f"Fatture in Cloud connected as {conn.fatture_email}. Now pick the company.")
+    messages.success(
+        request, _("Fatture in Cloud connected as %(email)s. Now pick the company.") % {"email": conn.fatture_email}
+    )
     return redirect("fatture:company", public_id=conn.public_id)
 
 
@@ -151,11 +163,13 @@ def company(request, public_id):
         except ServiceError as exc:
             err = ErrorBox.from_exception(exc)
         else:
-            messages.success(request, f"Invoices will be issued from {chosen.name}.")
+            messages.success(request, _("Invoices will be issued from %(company)s.") % {"company": chosen.name})
             return redirect("fatture:mapping")
     saved_missing = bool(connection.company_id and companies and all(c.id != connection.company_id for c in companies))
     if saved_missing and not err:
-        detail = f"The saved company “{connection.company_name}” is not among this user's companies."
+        detail = _("The saved company “%(company)s” is not among this user's companies.") % {
+            "company": connection.company_name
+        }
         err = ErrorBox.of("company_not_found", detail)
     return render(
         request,
@@ -172,7 +186,7 @@ def company(request, public_id):
 @tenant_required
 def mapping(request):
     if request.method == "POST" and not _is_owner(request):
-        raise PermissionDenied("Only the account owner can change this.")
+        raise PermissionDenied(_("Only the account owner can change this."))
     connection = connection_svc.connection_for(tenant=request.tenant)
     context = {"connection": connection, "is_owner": _is_owner(request), "err": None, "form": None}
     problem = connection_svc.connection_issue(connection=connection)
@@ -204,7 +218,7 @@ def mapping(request):
         except ServiceError as exc:
             context["err"] = ErrorBox.from_exception(exc)
         else:
-            messages.success(request, "Product mapping saved.")
+            messages.success(request, _("Product mapping saved."))
             return redirect("fatture:mapping")
     expected = mapping_svc.expected_vat(tenant=request.tenant)
     context.update(
@@ -227,7 +241,15 @@ def products_refresh(request):
     except ServiceError as exc:
         messages.error(request, f"{exc.text.message} {exc.detail}".strip())
     else:
-        messages.success(request, f"Products reloaded from Fatture in Cloud: {len(products)} found.")
+        messages.success(
+            request,
+            ngettext(
+                "Products reloaded from Fatture in Cloud: %(n)d found.",
+                "Products reloaded from Fatture in Cloud: %(n)d found.",
+                len(products),
+            )
+            % {"n": len(products)},
+        )
     return redirect("fatture:mapping")
 
 
@@ -238,7 +260,7 @@ def disconnect(request, public_id):
     if request.method == "POST":
         connection_svc.connection_disconnect(connection=connection)
         messages.success(
-            request, "Fatture in Cloud disconnected. Your invoices, mappings and pre-registration are kept."
+            request, _("Fatture in Cloud disconnected. Your invoices, mappings and pre-registration are kept.")
         )
         return redirect("fatture:connect")
     return render(request, "fatture/disconnect.html", {"connection": connection})

@@ -25,11 +25,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.core.cache import cache
-from django.dispatch import Signal
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from brickinvoice.errors import ServiceError
 from brickinvoice.shapes import member
+from invoicing.accounting import einvoice_status_changed
 
 from .errors import FatturePermissionDenied, FattureWebhooksUnavailable
 from .models import FattureConnection, WebhookSubscription
@@ -44,8 +45,8 @@ CHALLENGE_HEADER = "x-fic-verification-challenge"
 SEEN_SECONDS = 24 * 3600
 CLOCK_SKEW_SECONDS = 60
 
-# Sent once per accepted notification: company_id (int), document_ids (list[int]), event_type, event_id.
-einvoice_status_changed = Signal()
+# Sent once per accepted notification (invoicing owns the signal: invoicing/accounting.py).
+__all__ = ["einvoice_status_changed"]
 
 
 class WebhookRefused(Exception):
@@ -229,7 +230,7 @@ def webhook_subscribe(client, *, sink: str | None = None, types=DEFAULT_TYPES) -
         raise FattureWebhooksUnavailable(exc.detail, status=exc.status) from exc
     data = member(answer, "data")
     if not data.get("id"):
-        raise ServiceError("Fatture in Cloud did not return the subscription.", code="fatture_unavailable")
+        raise ServiceError(gettext("Fatture in Cloud did not return the subscription."), code="fatture_unavailable")
     row, _ = WebhookSubscription.objects.update_or_create(
         company_id=company_id,
         defaults={

@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 # resumes what the connection or the mapping paused (queueing.invoices_resume).
 accounting_ready = Signal()
 
+# Sent by a package when it hears (a webhook) that documents' e-invoice status changed: keyword
+# ``company_id`` (int) and ``document_ids`` (list[int]). Invoicing reads them on its next pass.
+einvoice_status_changed = Signal()
+
 
 # --- the slot vocabulary -------------------------------------------------------------------------
 
@@ -109,6 +113,8 @@ class InvoiceDraft:
     notes: str = ""  # printed on the document (stated choices, legal wording)
     stamp_duty: Decimal = Decimal(0)  # EUR 2 when due (docs/tax.md §8)
     numeration: str = ""  # the numbering series; "" = the company's default
+    electronic: bool = False  # an e-invoice for SdI (docs/providers/fatture-in-cloud.md §8)
+    payment_method: str = ""  # FatturaPA ModalitaPagamento (MP08 card/PayPal, MP05 transfer …)
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,73 @@ class Document:
     id: int
     number: str
     numeration: str
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the connected account's plan allows (read from the package, cached)."""
+
+    e_invoice: bool
+    receipts: bool
+    plan: str = ""
+
+
+@dataclass(frozen=True)
+class BuyerCheck:
+    """Whether an e-invoice can be built for this buyer (docs/tax.md §7.2): their kind (foreign,
+    Italian business, Italian consumer), what is missing in the seller's words, and the recipient
+    code it would carry (XXXXXXX for foreign buyers, 0000000 without a channel)."""
+
+    kind: str
+    problems: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    recipient_code: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class EInvoiceOutcome(models.TextChoices):
+    """Where an e-invoice stands at SdI, whatever the package calls it."""
+
+    NOT_SENT = "not_sent", _("Not sent")
+    IN_FLIGHT = "in_flight", _("At SdI, waiting for the outcome")
+    DELIVERED = "delivered", _("Delivered")
+    NEEDS_FIX = "needs_fix", _("Rejected: fix and send again")
+
+
+@dataclass(frozen=True)
+class EInvoiceStatus:
+    raw: str
+    outcome: str  # EInvoiceOutcome
+    label: str
+
+
+@dataclass(frozen=True)
+class EInvoiceRejection:
+    """Why SdI (or the buyer) refused an e-invoice, and what the seller does in our product."""
+
+    code: str
+    meaning: str
+    action: str
+    reason: str = ""
+    solution: str = ""
+    # SdI's 00404 "duplicate" after our own retried send: the first copy arrived.
+    delivered_if_retried: bool = False
+
+
+@dataclass(frozen=True)
+class RegisterDraft:
+    """One day's takings for one payment account in the corrispettivi register: gross amounts per
+    VAT type, and a marker to find it again before a retry."""
+
+    day: dt.date
+    account: str
+    marker: str
+    lines: tuple[tuple[int, Decimal, Decimal], ...]  # (vat id, rate, gross EUR)
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -200,6 +273,44 @@ class AccountingBackend(Protocol):
 
     def view_url(self, document_id: int) -> str:
         """Where the seller opens the document in the package."""
+
+    # -- e-invoicing (docs/providers/fatture-in-cloud.md §8) --
+
+    def capabilities(self) -> Capabilities:
+        """What the account's plan allows (e-invoicing, the corrispettivi register); cached."""
+
+    def check_einvoice_buyer(self, entity: dict[str, Any]) -> BuyerCheck:
+        """Whether an e-invoice can be built for the buyer described by ``entity`` (no call)."""
+
+    def verify_einvoice(self, document_id: int) -> list[str]:
+        """The package's formal check of the e-invoice: the problems found (empty: it passes)."""
+
+    def send_einvoice(self, document_id: int) -> None:
+        """Send the e-invoice to SdI once. Not idempotent: callers read the status before any
+        second send after an uncertain outcome."""
+
+    def einvoice_statuses(self, recipients: dict[int, str]) -> dict[int, EInvoiceStatus]:
+        """The SdI status of each document id (``recipients``: id → the recipient code it was
+        sent to), with as few calls as the package allows; ids it does not show are left out."""
+
+    def einvoice_rejection(self, document_id: int) -> EInvoiceRejection:
+        """Why the document was refused, explained for the seller."""
+
+    def payment_code(self, marketplace_method: str, overrides: dict[str, str]) -> str:
+        """The e-invoice payment code (FatturaPA ModalitaPagamento) for the marketplace's payment
+        method words, with the seller's own table over the defaults."""
+
+    def create_register_entry(self, draft: RegisterDraft) -> Document:
+        """Record a day's takings in the corrispettivi register once (not idempotent on the
+        provider's side: look with ``find_register_entry`` after an uncertain outcome)."""
+
+    def find_register_entry(self, *, day: dt.date, marker: str) -> Document | None:
+        """The register entry carrying ``marker`` on ``day``, or None; a failure raises ("cannot tell")."""
+
+    def update_invoice(self, document_id: int, draft: InvoiceDraft) -> Document:
+        """Rewrite a refused e-invoice with corrected data before sending it again."""
+
+    # -- credit notes (design §4 step 8; docs/providers/fatture-in-cloud.md §16) --
 
     def create_credit_note(self, draft: CreditNoteDraft) -> Document:
         """Create one credit note linked to its invoice. Not idempotent on the provider's side:

@@ -8,6 +8,7 @@ import hashlib
 import json
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import Tenant
 from brickinvoice.locks import cache_lock
@@ -54,7 +55,9 @@ def customer_sync(*, backend: AccountingBackend, tenant: Tenant, order: Order) -
     # Two orders of one new buyer invoiced at the same time must not create the client twice: one
     # worker at a time per buyer; whoever waited reads the map again (one query, only then).
     key = f"fatture-customer-lock:{backend.company_id}:{hashlib.sha256(data['code'].encode()).hexdigest()[:32]}"
-    with cache_lock(key, wait=30.0, hold=60, busy="Another invoice of this buyer is updating the client.") as waited:
+    with cache_lock(
+        key, wait=30.0, hold=60, busy=gettext("Another invoice of this buyer is updating the client.")
+    ) as waited:
         if waited:
             link = lookup.first()
             if link and link.data_hash == digest:

@@ -38,9 +38,29 @@ class SyncConfirmForm(forms.Form):
     start = forms.DateField(
         label=_("Invoice the orders placed from"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        # An <input type="date"> takes ISO dates whatever the page's language.
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("Orders placed before this date are never invoiced by BrickInvoice."),
     )
+
+
+class BuyerForm(forms.Form):
+    """What the seller records about a buyer; validated in invoicing/buyers.py (offline checks)."""
+
+    vat_number = forms.CharField(
+        label=_("VAT number"),
+        required=False,
+        max_length=20,
+        help_text=_("An EU business's VAT number (checked in VIES), or an Italian business's partita IVA."),
+    )
+    codice_fiscale = forms.CharField(
+        label=_("Codice fiscale"),
+        required=False,
+        max_length=16,
+        help_text=_("An Italian private buyer who asked for an invoice."),
+    )
+    sdi_code = forms.CharField(label=_("SdI recipient code"), required=False, max_length=7)
+    pec = forms.EmailField(label=_("PEC address"), required=False)
 
 
 class CreditNoteForm(forms.Form):

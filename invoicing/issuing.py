@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.db import InterfaceError, OperationalError
 from django.db.models import F, Max, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from redis.exceptions import RedisError
 
-from accounts.services import settings_pin
+from accounts.services import settings_for, settings_pin
 from brickinvoice.errors import ServiceError, describe
 from brickinvoice.locks import company_write_lock
 from marketplaces.models import Order
@@ -38,12 +39,14 @@ from marketplaces.models import Order
 from .accounting import AccountingBackend, Document, DraftLine, InvoiceDraft, backend_for_tenant
 from .customers import customer_data, customer_sync
 from .decisions import DATA_HELD, decision_for, order_problems, skip_as_decided
+from .einvoicing import EInvoiceChoice, buyer_entity, einvoice_choice, initial_state
 from .models import Invoice, InvoiceLine, OrderDecision
 from .plan import InvoicePlan, PlanError, build_plan, ineligibility_reason, invoice_date_for
 from .queueing import CLAIM_LEASE
+from .register import register_sale
 from .rules import seller_rules_for
 from .syncruns import sync_run_count
-from .taxcontext import tax_context
+from .taxcontext import buyer_for, tax_context
 
 logger = logging.getLogger("invoicing.issuing")
 
@@ -95,7 +98,9 @@ def invoice_process(*, invoice_id: int) -> InvoiceOutcome:
         # A fixed text: the exception names our internal hosts, which the seller's page must not.
         return _record_service_error(
             invoice,
-            ServiceError("Redis was unreachable.", code="internal_unavailable", transient=True, retry_after=30),
+            ServiceError(
+                gettext("Redis was unreachable."), code="internal_unavailable", transient=True, retry_after=30
+            ),
         )
     except (OperationalError, InterfaceError):
         # The database went away (restart, fail-over, dropped connection): nothing can be recorded
@@ -116,7 +121,11 @@ def _invoice_submit(invoice: Invoice) -> None:
     reason = ineligibility_reason(order, rules, already_invoiced=False)
     if reason:
         Invoice.objects.filter(id=invoice.id).update(
-            state=S.SKIPPED, error_code="", error_message=f"Not invoiced: {reason}.", error_hint="", error_detail=""
+            state=S.SKIPPED,
+            error_code="",
+            error_message=gettext("Not invoiced: %(reason)s.") % {"reason": reason},
+            error_hint="",
+            error_detail="",
         )
         sync_run_count(invoice)
         return
@@ -131,7 +140,8 @@ def _invoice_submit(invoice: Invoice) -> None:
     if problems and not as_computed:
         raise PlanError(DATA_HELD, " ".join(problems))
     backend = backend_for_tenant(invoice.tenant)  # raises fatture_auth_failed / no_company_selected
-    tax = tax_context(order=order, backend=backend, operation_date=invoice_date_for(order, rules))
+    buyer = buyer_for(order)
+    tax = tax_context(order=order, buyer=buyer, backend=backend, operation_date=invoice_date_for(order, rules))
     plan = build_plan(
         order,
         list(order.items.all()),
@@ -147,6 +157,12 @@ def _invoice_submit(invoice: Invoice) -> None:
     refusal = backend.known_refusal(slots=plan.slots)
     if refusal is not None:
         raise refusal
+    entity = buyer_entity(customer_data(order), buyer)
+    choice = einvoice_choice(invoice=invoice, backend=backend, entity=entity)
+    if choice.to_register and not invoice.uncertain:
+        register_sale(invoice=invoice, plan=plan, backend=backend)
+        sync_run_count(invoice)
+        return
     marker = f"BrickInvoice order {order.public_id}"
     client_id = customer_sync(backend=backend, tenant=invoice.tenant, order=order)
 
@@ -158,7 +174,7 @@ def _invoice_submit(invoice: Invoice) -> None:
         )
         if found:
             logger.info("invoice %s: adopted existing document %s", invoice.id, found.id)
-            _mark_issued(invoice, found, plan, backend)
+            _mark_issued(invoice, found, plan, backend, choice)
             return
 
     # Committed before the create call: what this attempt sends, for the look-up of a retry.
@@ -173,6 +189,12 @@ def _invoice_submit(invoice: Invoice) -> None:
     draft = invoice_draft(
         plan=plan, order=order, client_id=client_id, marker=marker, subject=backend.invoice_subject, series=series
     )
+    draft = replace(
+        draft,
+        entity=entity,
+        electronic=choice.electronic,
+        payment_method=backend.payment_code(order.payment_method, settings_for(invoice.tenant).payment_method_codes),
+    )
     try:
         with company_write_lock(backend.company_id):
             document = backend.create_invoice(draft)
@@ -185,7 +207,7 @@ def _invoice_submit(invoice: Invoice) -> None:
         if explained is exc:
             raise
         raise explained from exc
-    _mark_issued(invoice, document, plan, backend)
+    _mark_issued(invoice, document, plan, backend, choice)
 
 
 def _check_date_order(invoice: Invoice, plan: InvoicePlan, company_id: int, series: str) -> None:
@@ -205,10 +227,16 @@ def _check_date_order(invoice: Invoice, plan: InvoicePlan, company_id: int, seri
         )
 
 
-def _mark_issued(invoice: Invoice, document: Document, plan: InvoicePlan, backend: AccountingBackend) -> None:
+def _mark_issued(
+    invoice: Invoice, document: Document, plan: InvoicePlan, backend: AccountingBackend, choice: EInvoiceChoice
+) -> None:
     _store_lines(invoice, plan)
     fx = plan.fx
     Invoice.objects.filter(id=invoice.id).update(
+        ei_state=initial_state(electronic=choice.electronic, tenant_mode=settings_for(invoice.tenant).einvoice_mode),
+        ei_recipient=choice.recipient,
+        warning=choice.warning,
+        notes="\n".join(plan.notes),
         original_currency=plan.original_currency,
         original_total=plan.original_total,
         fx_rate=fx.rate if fx else None,

@@ -30,13 +30,13 @@ class Invoice(models.Model):
     """
 
     class State(models.TextChoices):
-        PENDING = "pending", "Waiting"
-        CLAIMED = "claimed", "In progress"
-        SUBMITTING = "submitting", "Sending to Fatture"
-        ISSUED = "issued", "Invoiced"
-        FAILED = "failed", "Retrying"
-        NEEDS_ATTENTION = "needs_attention", "Needs your attention"
-        SKIPPED = "skipped", "Not invoiced"
+        PENDING = "pending", _("Waiting")
+        CLAIMED = "claimed", _("In progress")
+        SUBMITTING = "submitting", _("Sending to Fatture")
+        ISSUED = "issued", _("Invoiced")
+        FAILED = "failed", _("Retrying")
+        NEEDS_ATTENTION = "needs_attention", _("Needs your attention")
+        SKIPPED = "skipped", _("Not invoiced")
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invoices")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -75,6 +75,35 @@ class Invoice(models.Model):
     # The numbering series we asked for (the store's sezionale; "" = the company's default): within
     # one series, numbers must follow dates (docs/tax.md §7.4).
     series = models.CharField(max_length=20, blank=True)
+
+    # E-invoicing through SdI (invoicing/einvoicing.py): where the e-invoice stands, its recipient
+    # code, when we look next, and the last refusal explained for the seller.
+    class EInvoice(models.TextChoices):
+        NONE = "", _("Not an e-invoice")
+        CREATED = "created", _("E-invoice created; you send it from Fatture in Cloud")
+        TO_SEND = "to_send", _("Waiting to be sent to SdI")
+        INVALID = "invalid", _("Formal check failed: fix the data")
+        SENDING = "sending", _("Being sent to SdI")
+        IN_FLIGHT = "in_flight", _("At SdI, waiting for the outcome")
+        DELIVERED = "delivered", _("Delivered through SdI")
+        REJECTED = "rejected", _("Rejected by SdI: fix and send again")
+
+    ei_state = models.CharField(max_length=12, choices=EInvoice.choices, default="", blank=True, db_index=True)
+    ei_status = models.CharField(max_length=20, blank=True)  # the package's own word
+    ei_recipient = models.CharField(max_length=7, blank=True)
+    ei_sends = models.PositiveSmallIntegerField(default=0)
+    ei_checks = models.PositiveSmallIntegerField(default=0)
+    ei_next_at = models.DateTimeField(null=True, blank=True)
+    ei_sent_at = models.DateTimeField(null=True, blank=True)
+    ei_rejected_at = models.DateTimeField(null=True, blank=True)
+    ei_code = models.CharField(max_length=20, blank=True)
+    ei_message = models.TextField(blank=True)
+    ei_hint = models.TextField(blank=True)
+    # The notes printed on the document (kept to rewrite it for a resend).
+    notes = models.TextField(blank=True)
+    # A note for the seller that is not a failure (e.g. a non-electronic document to an Italian
+    # consumer, a buyer without a delivery channel).
+    warning = models.TextField(blank=True)
     api_calls = models.PositiveIntegerField(default=0)
     issued_at = models.DateTimeField(null=True, blank=True)
     # This invoice's credit notes as the orders list shows them ({number, url, state}), rewritten
@@ -93,6 +122,7 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["tenant", "state"]),
             # The dispatcher's look-up of each company's next invoice (open work only).
+            models.Index(fields=["ei_state", "ei_next_at"], name="invoice_ei_due_idx"),
             models.Index(
                 fields=["company_id", "sort_at", "id"],
                 condition=Q(state__in=["pending", "claimed", "submitting", "failed"]),
@@ -147,13 +177,13 @@ class SyncRun(models.Model):
     """One sync of a tenant: import every store, then queue the invoices. Shown live on the dashboard."""
 
     class Trigger(models.TextChoices):
-        SCHEDULE = "schedule", "Scheduled"
-        MANUAL = "manual", "Sync now"
+        SCHEDULE = "schedule", _("Scheduled")
+        MANUAL = "manual", _("Sync now")
 
     class State(models.TextChoices):
-        RUNNING = "running", "Running"
-        FINISHED = "finished", "Finished"
-        FAILED = "failed", "Finished with errors"
+        RUNNING = "running", _("Running")
+        FINISHED = "finished", _("Finished")
+        FAILED = "failed", _("Finished with errors")
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sync_runs")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -287,6 +317,63 @@ class Buyer(models.Model):
 
     def __str__(self):
         return self.code
+
+
+class DailyReceipt(models.Model):
+    """One day's takings from Italian private buyers for one payment account, for the corrispettivi
+    register (docs/tax.md §1.2): created in the package once the day is over, exactly once (the same
+    claim, ``uncertain`` and look-up as invoices), and never re-created; a sale that arrives after
+    its day was registered goes to the next open day."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Collecting the day's sales")
+        CLAIMED = "claimed", _("Being registered")
+        SUBMITTING = "submitting", _("Sending to Fatture in Cloud")
+        ISSUED = "issued", _("Registered")
+        FAILED = "failed", _("Retrying")
+        NEEDS_ATTENTION = "needs_attention", _("Needs your attention")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="daily_receipts")
+    company_id = models.BigIntegerField()
+    day = models.DateField()
+    account = models.CharField(max_length=100)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.OPEN, db_index=True)
+    uncertain = models.BooleanField(default=False)
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    fatture_id = models.BigIntegerField(null=True, blank=True)
+    number = models.CharField(max_length=40, blank=True)
+    total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    error_code = models.CharField(max_length=60, blank=True)
+    error_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "company_id", "day", "account"], name="uniq_daily_receipt")
+        ]
+
+    def __str__(self):
+        return f"Receipts of {self.day} ({self.account})"
+
+    @property
+    def marker(self) -> str:
+        return f"BrickInvoice receipts {self.tenant_id}-{self.day.isoformat()}-{self.id}"
+
+
+class RegisterEntry(models.Model):
+    """One Italian private buyer's order in a day's receipt, with its amounts by VAT type."""
+
+    receipt = models.ForeignKey(DailyReceipt, on_delete=models.PROTECT, related_name="entries")
+    order = models.OneToOneField("marketplaces.Order", on_delete=models.RESTRICT, related_name="register_entry")
+    lines = models.JSONField(default=list)  # [{"vat_id", "vat_rate", "gross"}] in EUR
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Order {self.order_id} in {self.receipt}"
 
 
 # Credit notes live in their own module (models.py stays small); importing them here registers them.

@@ -150,7 +150,8 @@ def _texts(order: OrderLike, pieces: Mapping[str, int]) -> dict[str, str]:
         texts[kind] = f"{what}{count} — {label}"
     with_insurance = _("Shipping and insurance") if Decimal(order.insurance or 0) else _("Shipping")
     texts["shipping"] = f"{with_insurance} — {label}"
-    texts["handling"] = f"{_('Handling and other charges')} — {label}"
+    handling = _("Handling and other charges")  # outside the f-string, where makemessages sees it
+    texts["handling"] = f"{handling} — {label}"
     return texts
 
 
@@ -228,7 +229,8 @@ def build_plan(
     try:
         region = region_for(country=order.ship_country, postcode=order.ship_postal_code, seller_country=rules.country)
     except ValueError as exc:
-        raise PlanError("order_data_invalid", f"Shipping country is missing or unknown ({exc}).") from exc
+        detail = _("Shipping country is missing or unknown (%(error)s).") % {"error": exc}
+        raise PlanError("order_data_invalid", detail) from exc
     with translation.override(INVOICE_LANGUAGE):
         return _build(order, items, rules, mapping, tax, region, computed_total, invoice_date)
 
@@ -252,7 +254,7 @@ def _build(
     ]
     parts = [goods[k] for k in kinds] + [amount for _slot, amount in charges]
     if not parts:
-        raise PlanError("order_data_invalid", "The order has no amounts to invoice.")
+        raise PlanError("order_data_invalid", _("The order has no amounts to invoice."))
     paid, computed = money(order.amount_paid_to_seller), sum((money(p) for p in parts), ZERO)
     currency = (order.currency or "EUR").upper()
     try:
@@ -260,8 +262,11 @@ def _build(
     except AmountsMismatch as exc:
         raise PlanError(
             "order_data_held",
-            f"The order's amounts add up to {exc.computed} {currency} but the buyer paid {exc.paid} {currency}; "
-            "it was not invoiced so that no wrong invoice is issued.",
+            _(
+                "The order's amounts add up to %(computed)s %(currency)s but the buyer paid %(paid)s %(currency)s; "
+                "it was not invoiced so that no wrong invoice is issued."
+            )
+            % {"computed": exc.computed, "paid": exc.paid, "currency": currency},
         ) from exc
     eur = amounts_to_eur(original, tax.fx) if tax.fx else list(original)
     operation_date = invoice_date_for(order, rules)

@@ -132,7 +132,7 @@ def invoices_queue_eligible(
     return len(order_ids)
 
 
-def _reopen(invoices, **extra) -> int:
+def reopen(invoices, **extra) -> int:
     return invoices.update(
         state=S.PENDING,
         next_attempt_at=None,
@@ -155,12 +155,12 @@ def _company_or(tenant: Tenant):
 def invoice_retry(*, invoice: Invoice) -> bool:
     """The seller's Retry button: a failed, held or skipped invoice goes back to the queue now."""
     reopenable = Invoice.objects.filter(id=invoice.id, state__in=[S.FAILED, S.NEEDS_ATTENTION, S.SKIPPED])
-    return bool(_reopen(reopenable, company_id=_company_or(invoice.tenant)))
+    return bool(reopen(reopenable, company_id=_company_or(invoice.tenant)))
 
 
 def invoices_retry_all_failed(*, tenant: Tenant) -> int:
     failed = Invoice.objects.filter(tenant=tenant, state__in=[S.FAILED, S.NEEDS_ATTENTION])
-    return _reopen(failed, company_id=_company_or(tenant))
+    return reopen(failed, company_id=_company_or(tenant))
 
 
 def invoices_resume(*, tenant: Tenant) -> int:
@@ -174,7 +174,7 @@ def invoices_resume(*, tenant: Tenant) -> int:
         Q(state__in=[S.NEEDS_ATTENTION, S.FAILED], error_code__in=SETUP_ERRORS)
         | Q(state=S.PENDING, company_id__isnull=True)
     )
-    return _reopen(stopped, company_id=company_id)
+    return reopen(stopped, company_id=company_id)
 
 
 def invoice_now(*, order: Order) -> bool:
@@ -192,7 +192,7 @@ def invoice_now(*, order: Order) -> bool:
         if Invoice.objects.filter(id=invoice.id, state=S.PENDING).update(next_attempt_at=None, company_id=company):
             return True
         reopenable = Invoice.objects.filter(id=invoice.id, state__in=[S.SKIPPED, S.FAILED, S.NEEDS_ATTENTION])
-        return bool(_reopen(reopenable, company_id=company))
+        return bool(reopen(reopenable, company_id=company))
 
 
 # --- the dispatcher -------------------------------------------------------------------------

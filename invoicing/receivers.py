@@ -11,12 +11,12 @@ from accounts.models import Tenant
 from accounts.notifications import notification_resolved
 from marketplaces.models import StoreConnection
 
-from . import queueing
+from . import einvoicing, queueing
 from .accounting import account_of
 from .creditdetect import credit_notes_detect
 from .creditrequests import credit_notes_resume
 from .schedules import sync_schedule_apply
-from .tasks import kick_credit_dispatcher, kick_dispatcher
+from .tasks import einvoices_track, kick_credit_dispatcher, kick_dispatcher
 
 
 def apply_schedule(sender: Any, settings: Any, **kwargs: Any) -> None:
@@ -31,6 +31,12 @@ def queue_after_import(sender: Any, store_id: int, result: Any, **kwargs: Any) -
         return
     queueing.invoices_queue_eligible(tenant=store.tenant, store_id=store_id)
     kick_dispatcher(account_of(store.tenant))
+
+
+def look_at_einvoices(sender: Any, company_id: int, document_ids: list[int], **kwargs: Any) -> None:
+    """A webhook said these e-invoices changed: read them now rather than at their next check."""
+    if einvoicing.einvoices_look_now(company_id=company_id, document_ids=document_ids):
+        transaction.on_commit(lambda: einvoices_track.delay())
 
 
 def credit_after_import(sender: Any, store_id: int, result: Any, **kwargs: Any) -> None:

@@ -9,6 +9,8 @@ in one place, so the seller's accountant can have it corrected without touching 
 import re
 from enum import StrEnum
 
+from django.utils.translation import gettext
+
 
 class Region(StrEnum):
     DOMESTIC = "domestic"
@@ -108,7 +110,7 @@ def region_for(*, country: str, postcode: str, seller_country: str) -> Region:
     """
     code = normalise_country(country)
     if not re.fullmatch(r"[A-Z]{2}", code):
-        raise ValueError(f"unknown shipping country {country!r}")
+        raise ValueError(gettext("unknown shipping country %(code)s") % {"code": repr(country)})
     seller = normalise_country(seller_country)
     if special_territory(code, postcode):
         return Region.EXPORT

@@ -33,7 +33,7 @@ class PlanPreview:
 
 
 STORES_URL = "/home/stores/"
-NO_STORE = "Not connected"
+NO_STORE = _("Not connected")
 
 
 @dataclass
@@ -52,9 +52,10 @@ def connection_health(*, tenant: Tenant) -> list[Health]:
         ok = store.status == "active"
         error = getattr(store, "last_error_code", "")
         text = describe(error) if error else None
+        name = store.name or _("store")
         rows.append(
             Health(
-                label=f"{store.get_marketplace_display()} — {store.name or 'store'}",
+                label=f"{store.get_marketplace_display()} — {name}",
                 ok=ok,
                 status=store.get_status_display(),
                 detail=text.message if text and not ok else "",
@@ -67,7 +68,7 @@ def connection_health(*, tenant: Tenant) -> list[Health]:
             Health(
                 label=str(_("Stores")),
                 ok=False,
-                status=NO_STORE,
+                status=str(NO_STORE),
                 hint=str(_("Connect your BrickLink or BrickOwl store.")),
                 url=STORES_URL,
             )
@@ -111,7 +112,7 @@ def sync_blocker(health: list[Health]) -> str:
     accounting package not connected, without a company or with an incomplete mapping. The last
     row of ``connection_health`` is the accounting package's."""
     *stores, accounting = health
-    if not any(row.url == STORES_URL and row.status != NO_STORE for row in stores):
+    if not any(row.url == STORES_URL and row.status != str(NO_STORE) for row in stores):
         return str(_("connect your BrickLink or BrickOwl store first."))
     if not accounting.ok:
         return f"{accounting.status} — {accounting.hint or accounting.detail}"

@@ -12,15 +12,16 @@ import threading
 
 from celery import shared_task
 from django.db import transaction
+from django.utils.translation import gettext
 
 from accounts.models import Tenant
 from marketplaces.models import Order, StoreConnection
 from marketplaces.services import order_reread_request, store_import_orders
 from marketplaces.tasks import import_store
 
-from . import creditnotes, creditqueue, digest, issuing, queueing, schedules, syncruns
+from . import creditnotes, creditqueue, digest, einvoicing, issuing, queueing, register, schedules, syncruns
 from .accounting import account_of
-from .models import SyncRun
+from .models import Invoice, SyncRun
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ def invoice_order(invoice_id: int, company_id: int | None = None) -> None:
     outcome = issuing.invoice_process(invoice_id=invoice_id)
     if outcome.invoice is None:
         return
+    if Invoice.objects.filter(id=invoice_id, ei_state=Invoice.EInvoice.TO_SEND).exists():
+        einvoicing.einvoice_send(invoice_id=invoice_id)  # right away: the company's turn is now
     # The company's next invoice now that this one is done (its chain goes on); or, when this one
     # retries soon, a pass at that moment.
     if outcome.retry_in and outcome.retry_in <= SOON:
@@ -146,10 +149,13 @@ def import_store_and_queue(store_id: int, run_id: int | None = None) -> None:
         # An import already running (e.g. the one right after connecting) is joined, not an error:
         # its end queues the invoices of what it imported (receivers.queue_after_import).
         if result.stopped_reason and not result.already_running:
-            message = f"{store}: {result.stopped_reason}"
+            message = f"{store.display_name}: {result.stopped_reason}"
     except Exception as exc:  # the store's own status carries the detail; the run goes on
         logger.exception("import of store %s failed", store_id)
-        message = f"{store}: import failed ({getattr(exc, 'code', 'internal_error')})."
+        message = gettext("%(store)s: import failed (%(code)s).") % {
+            "store": store.display_name,
+            "code": getattr(exc, "code", "internal_error"),
+        }
     queueing.invoices_queue_eligible(tenant=store.tenant, store_id=store_id, sync_run=run)
     kick_dispatcher(account_of(store.tenant))
     if run:
@@ -192,6 +198,34 @@ def reread_order(order_id: int) -> None:
     if order is not None:
         order_reread_request(order=order)
         import_store.delay(order.store_id)
+
+
+# E-invoices waiting to be sent (a retry, a fix) and the status of those at SdI: cheap passes.
+@shared_task(soft_time_limit=240, time_limit=300)
+def einvoices_send_due() -> int:
+    due = einvoicing.einvoices_due_to_send()
+    for invoice_id in due:
+        send_einvoice.delay(invoice_id)
+    return len(due)
+
+
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
+def send_einvoice(invoice_id: int) -> str:
+    return einvoicing.einvoice_send(invoice_id=invoice_id)
+
+
+@shared_task(soft_time_limit=540, time_limit=600)
+def einvoices_track() -> int:
+    return einvoicing.einvoices_track()
+
+
+# Closed days' corrispettivi receipts, recorded once each.
+@shared_task(soft_time_limit=540, time_limit=600)
+def receipts_record_due() -> int:
+    due = register.receipts_due()
+    for receipt_id in due:
+        register.receipt_record(receipt_id=receipt_id)
+    return len(due)
 
 
 # Once a day: owners hear about the orders that need them. A mail-server hiccup retries.

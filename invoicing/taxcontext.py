@@ -65,11 +65,10 @@ def _vies_verified(order: Order, buyer: Buyer | None) -> bool:
     return vies_is_valid(check)
 
 
-def tax_context(*, order: Order, backend: AccountingBackend, operation_date: date) -> TaxContext:
+def tax_context(*, order: Order, buyer: Buyer | None, backend: AccountingBackend, operation_date: date) -> TaxContext:
     """The TaxContext for invoicing ``order`` on ``operation_date`` (raises RateUnknown, a transient
     error, when the ECB rate of a non-EUR order cannot be proven yet)."""
     seller = settings_for(order.tenant)
-    buyer = buyer_for(order)
     try:
         region = region_for(
             country=order.ship_country, postcode=order.ship_postal_code, seller_country=str(seller.country)

@@ -1,24 +1,33 @@
 """Seller pages of the invoicing app: dashboard, sync now and its progress, retries, preview."""
 
+from urllib.parse import quote
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.access import get_for_tenant_or_404, tenant_queryset, tenant_required
 from accounts.choices import Role
 from accounts.services import settings_for
+from brickinvoice.errors import ErrorBox, ServiceError
 from marketplaces.models import Order
 
-from . import creditselectors, decisions, dryrun, queueing, selectors, syncruns
+from . import buyers as buyer_svc
+from . import creditselectors, decisions, dryrun, einvoicing, queueing, selectors, syncruns
 from .accounting import account_of
-from .forms import DecisionForm, SyncConfirmForm
-from .models import Invoice, OrderDecision, SyncRun
-from .tasks import kick_dispatcher, reread_order, sync_tenant
+from .customers import customer_code
+from .forms import BuyerForm, DecisionForm, SyncConfirmForm
+from .models import Buyer, Invoice, OrderDecision, SyncRun
+from .plan import PlanError
+from .tasks import kick_dispatcher, reread_order, send_einvoice, sync_tenant
 
 
 @tenant_required
@@ -59,7 +68,15 @@ def sync_confirm(request):
         if form.is_valid():
             queued = dryrun.sync_confirm(tenant=request.tenant, start=start)
             kick_dispatcher(account_of(request.tenant))
-            messages.success(request, _("Invoicing started: %(n)s orders, oldest first.") % {"n": queued})
+            messages.success(
+                request,
+                ngettext(
+                    "Invoicing started: %(n)s order, oldest first.",
+                    "Invoicing started: %(n)s orders, oldest first.",
+                    queued,
+                )
+                % {"n": queued},
+            )
             return redirect("invoicing:dashboard")
     summary = dryrun.dry_run(tenant=request.tenant, start=start)
     return render(request, "invoicing/sync_confirm.html", {"form": form, "summary": summary})
@@ -74,10 +91,10 @@ def sync_now(request):
         return redirect("invoicing:dashboard")
     run = syncruns.sync_run_start(tenant=request.tenant, trigger=SyncRun.Trigger.MANUAL)
     if run is None:
-        messages.info(request, "A sync is already running; its progress is shown below.")
+        messages.info(request, _("A sync is already running; its progress is shown below."))
     else:
         sync_tenant.delay_on_commit(request.tenant.id, SyncRun.Trigger.MANUAL, run.id)
-        messages.success(request, "Sync started. Orders are imported first, then invoiced.")
+        messages.success(request, _("Sync started. Orders are imported first, then invoiced."))
     return redirect("invoicing:dashboard")
 
 
@@ -97,9 +114,11 @@ def invoice_retry(request, public_id):
     invoice = get_for_tenant_or_404(request, Invoice, public_id=public_id)
     if queueing.invoice_retry(invoice=invoice):
         kick_dispatcher(invoice.company_id)
-        messages.success(request, f"Order {invoice.order.marketplace_order_id} is queued again.")
+        messages.success(
+            request, _("Order %(number)s is queued again.") % {"number": invoice.order.marketplace_order_id}
+        )
     else:
-        messages.info(request, "This invoice is not waiting for a retry.")
+        messages.info(request, _("This invoice is not waiting for a retry."))
     # `next` comes from the form: only a path on this site, never another host or a view name.
     target = request.POST.get("next", "")
     if not target.startswith("/") or not url_has_allowed_host_and_scheme(
@@ -114,7 +133,7 @@ def invoice_retry(request, public_id):
 def retry_all_failed(request):
     count = queueing.invoices_retry_all_failed(tenant=request.tenant)
     kick_dispatcher()
-    messages.success(request, f"{count} order(s) queued again.")
+    messages.success(request, ngettext("%(n)s order queued again.", "%(n)s orders queued again.", count) % {"n": count})
     return redirect("invoicing:dashboard")
 
 
@@ -128,6 +147,8 @@ def order_preview(request, public_id):
         "question": selectors.order_question(order=order),
         "decisions": decisions.decisions_of(order),
         "decide_form": DecisionForm(),
+        "buyer_code": customer_code(order),
+        "resend_deadline": einvoicing.resend_window_ends(order.invoice) if hasattr(order, "invoice") else None,
         "credit": creditselectors.credit_section(order=order),
         "is_owner": request.membership.role == Role.OWNER,
     }
@@ -163,7 +184,61 @@ def order_invoice_now(request, public_id):
     order = get_for_tenant_or_404(request, Order, public_id=public_id)
     if queueing.invoice_now(order=order):
         kick_dispatcher()
-        messages.success(request, f"Invoicing order {order.marketplace_order_id} now.")
+        messages.success(request, _("Invoicing order %(number)s now.") % {"number": order.marketplace_order_id})
     else:
-        messages.info(request, "This order already has an invoice or is being invoiced.")
+        messages.info(request, _("This order already has an invoice or is being invoiced."))
     return redirect("invoicing:order_preview", public_id=order.public_id)
+
+
+@tenant_required
+def buyer_list(request):
+    query = request.GET.get("q", "").strip()[:100]
+    buyers = buyer_svc.known_buyers(tenant=request.tenant, query=query)
+    return render(request, "invoicing/buyers.html", {"buyers": buyers, "query": query})
+
+
+@tenant_required
+def buyer_edit(request):
+    """Record a buyer's VAT number, codice fiscale, SdI code or PEC (the buyer is named by the client
+    code of the tenant's own orders: nothing of another tenant can be reached)."""
+    code = request.GET.get("code", "").strip()[:120]
+    country = buyer_svc.buyer_country(tenant=request.tenant, code=code)
+    if not code or not country:
+        raise Http404(_("No order of yours has this buyer."))
+    record = Buyer.objects.filter(tenant=request.tenant, code=code).first()
+    initial = {f: getattr(record, f) for f in ("vat_number", "codice_fiscale", "sdi_code", "pec")} if record else {}
+    form = BuyerForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if request.membership.role != Role.OWNER:
+            raise PermissionDenied(_("Only the account owner can change this."))
+        if form.is_valid():
+            checked = buyer_svc.buyer_check(country=country, **form.cleaned_data)
+            for field, problem in checked.problems.items():
+                form.add_error(field, problem)
+            if not checked.problems:
+                buyer_svc.buyer_save(tenant=request.tenant, code=code, country=country, values=checked.values)
+                kick_dispatcher()
+                messages.success(request, _("Buyer saved. Orders that waited for this are invoiced again."))
+                return redirect(f"{reverse('invoicing:buyer_edit')}?code={quote(code)}")
+    context = {"form": form, "code": code, "country": country, "record": record}
+    return render(request, "invoicing/buyer_edit.html", context)
+
+
+@tenant_required
+@require_POST
+def einvoice_resend(request, public_id):
+    """Send again an e-invoice SdI refused, after the seller corrected the buyer's data."""
+    if request.membership.role != Role.OWNER:
+        raise PermissionDenied(_("Only the account owner can change this."))
+    invoice = get_for_tenant_or_404(request, Invoice.objects.select_related("order", "tenant"), public_id=public_id)
+    try:
+        sent_again = einvoicing.einvoice_resend(invoice=invoice)
+    except (ServiceError, PlanError) as exc:
+        messages.error(request, ErrorBox.from_exception(exc).message)
+    else:
+        if sent_again:
+            transaction.on_commit(lambda: send_einvoice.delay(invoice.id))
+            messages.success(request, _("The corrected e-invoice is sent to SdI again."))
+        else:
+            messages.info(request, _("This e-invoice is not waiting for a correction."))
+    return redirect("invoicing:order_preview", public_id=invoice.order.public_id)

@@ -14,8 +14,8 @@ Why each bound exists:
 - money: the columns hold 10 integer digits, ``Decimal.quantize`` raises for huge values and
   JSON numbers such as ``1e400`` arrive as float infinity, so an amount is only accepted below
   ``MAX_AMOUNT`` and is rounded to 4 places (BrickLink's precision, docs/providers/bricklink.md §1);
-- dates: ``datetime.fromtimestamp`` and ``astimezone`` raise on years out of range, and a date
-  before 2000 or days in the future is a broken payload, not an order;
+- dates: in marketplaces/moments.py, same contract; the raw payload kept for support is made
+  storable in marketplaces/rawpayload.py;
 - country: ISO 3166-1 alpha-2 plus the marketplaces' own aliases (docs/providers/bricklink.md §10.8).
 """
 
@@ -24,11 +24,9 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_countries import countries
 
@@ -36,8 +34,6 @@ ZERO = Decimal("0")
 FOUR_PLACES = Decimal("0.0001")
 MAX_AMOUNT = Decimal("100000000")  # 10^8 in the store currency: far above any LEGO order
 MAX_QUANTITY = 1_000_000
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-FUTURE_SLACK = timedelta(days=2)
 # At most this many problems per order are kept: a payload with thousands of broken items must
 # not turn into a megabyte of sentences.
 MAX_PROBLEMS = 50
@@ -54,7 +50,7 @@ NOTED_COUNTRY_ALIASES = {"XI": "GB"}
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffe\uffff\ud800-\udfff]")
 _NEWLINES = re.compile(r"\r\n?")
 _NUMBER = re.compile(r"[+-]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][+-]?\d{1,4})?")
-_WHOLE = re.compile(r"[+-]?\d{1,12}")
+WHOLE_NUMBER = re.compile(r"[+-]?\d{1,12}")
 _ORDER_REF = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,39}")
 
 
@@ -267,7 +263,7 @@ def integer(value: Any, label: str, problems: Problems, *, high: int = MAX_QUANT
         number = value
     elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
         number = int(value)
-    elif isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
+    elif isinstance(value, str) and WHOLE_NUMBER.fullmatch(value.strip()):
         number = int(value.strip())
     if number is None:
         problems.block(
@@ -289,85 +285,6 @@ def flag(value: Any) -> bool:
     if isinstance(value, bool | int):
         return bool(value)
     return False
-
-
-# -- dates --------------------------------------------------------------------------------------
-
-
-def iso_moment(value: Any, label: str, problems: Problems, *, required: bool = False) -> datetime | None:
-    """An ISO 8601 timestamp (``Z`` or an offset) as aware UTC; None when missing, unreadable or out
-    of range (with a problem, blocking when ``required``). 1970 and earlier is BrickOwl's "unset"
-    (docs/providers/brickowl.md §5): None, and a problem only when ``required``."""
-    if value is None or value == "":
-        _missing(label, problems, required)
-        return None
-    parsed = None
-    if isinstance(value, str) and len(value) <= 40:
-        try:
-            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-            parsed = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-        except (ValueError, OverflowError):
-            parsed = None
-    if parsed is None:
-        _unreadable(value, label, problems, required)
-        return None
-    if parsed.year <= 1970:
-        _missing(label, problems, required)
-        return None
-    return _in_range(parsed, value, label, problems, required)
-
-
-def epoch_moment(value: Any, label: str, problems: Problems, *, required: bool = False) -> datetime | None:
-    """Unix seconds (BrickOwl sends them as strings, docs/providers/brickowl.md §5) as aware UTC.
-
-    0 and anything within two days of the epoch is BrickOwl's "unset": None, and a problem only
-    when ``required``; garbage or a time outside 2000 .. now + 2 days is None with a problem.
-    """
-    if value is None or value == "":
-        _missing(label, problems, required)
-        return None
-    seconds = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        seconds = value
-    elif isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
-        seconds = int(value.strip())
-    if seconds is None:
-        _unreadable(value, label, problems, required)
-        return None
-    if 0 <= seconds <= 86400 * 2:  # the epoch in any time zone: "not set"
-        _missing(label, problems, required)
-        return None
-    # Checked before converting: fromtimestamp raises for years beyond 9999.
-    if not EARLIEST.timestamp() <= seconds <= (timezone.now() + FUTURE_SLACK).timestamp():
-        _out_of_range(value, label, problems, required)
-        return None
-    return datetime.fromtimestamp(seconds, tz=UTC)
-
-
-def _in_range(moment: datetime, value: Any, label: str, problems: Problems, required: bool) -> datetime | None:
-    if EARLIEST <= moment <= timezone.now() + FUTURE_SLACK:
-        return moment
-    _out_of_range(value, label, problems, required)
-    return None
-
-
-def _missing(label: str, problems: Problems, required: bool) -> None:
-    """A missing date blocks only where it is required (the order date)."""
-    if required:
-        problems.block(_("%(field)s is missing.") % {"field": label})
-
-
-def _unreadable(value: Any, label: str, problems: Problems, required: bool) -> None:
-    message = _("%(field)s is not a date (%(value)s).") % {"field": label, "value": excerpt(value)}
-    (problems.block if required else problems.note)(message)
-
-
-def _out_of_range(value: Any, label: str, problems: Problems, required: bool) -> None:
-    message = _("%(field)s is out of range (%(value)s): dates must fall between 2000-01-01 and two days from now.") % {
-        "field": label,
-        "value": excerpt(value),
-    }
-    (problems.block if required else problems.note)(message)
 
 
 # -- codes --------------------------------------------------------------------------------------
@@ -417,54 +334,3 @@ def currency(value: Any, label: str, problems: Problems) -> str:
         _("The order has no valid currency (%(field)s: %(value)s).") % {"field": label, "value": excerpt(value)}
     )
     return ""
-
-
-# -- storing the raw payload ----------------------------------------------------------------------
-
-MAX_RAW_DEPTH = 24
-MAX_RAW_CHARS = 2_000_000
-RAW_EXCERPT_CHARS = 20_000
-
-
-def json_safe(value: Any, depth: int = 0) -> Any:
-    """A copy of a decoded JSON payload that PostgreSQL's jsonb accepts: no NUL or lone
-    surrogates in strings or keys, no NaN or infinity (``1e400`` decodes to float infinity), and
-    nothing nested deeper than ``MAX_RAW_DEPTH``. Everything else is kept as the marketplace sent
-    it, for support."""
-    if isinstance(value, str):
-        return _unstorable(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else repr(value)
-    if value is None or isinstance(value, bool | int):
-        return value
-    if depth >= MAX_RAW_DEPTH:
-        return "…"
-    if isinstance(value, dict):
-        return {_unstorable(str(key)): json_safe(item, depth + 1) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(item, depth + 1) for item in value]
-    return _unstorable(str(value))
-
-
-def bounded_raw(value: Any) -> Any:
-    """``json_safe(value)``, or, when its JSON is larger than ``MAX_RAW_CHARS``, an excerpt of it."""
-    safe = json_safe(value)
-    dumped = json.dumps(safe, ensure_ascii=False)
-    if len(dumped) <= MAX_RAW_CHARS:
-        return safe
-    return {"truncated": True, "chars": len(dumped), "excerpt": dumped[:RAW_EXCERPT_CHARS]}
-
-
-def _unstorable(value: str) -> str:
-    """Remove what PostgreSQL cannot store in text or jsonb (NUL) and what UTF-8 cannot encode."""
-    if "\x00" in value:
-        value = value.replace("\x00", "")
-    return value.encode("utf-8", "replace").decode("utf-8") if _has_surrogate(value) else value
-
-
-def _has_surrogate(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False

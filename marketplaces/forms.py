@@ -1,6 +1,8 @@
 """Forms of the stores and orders pages. They only validate input: the live credential
 check happens in the service, called by the view (never a third-party call in ``clean()``)."""
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -8,8 +10,11 @@ from accounts.choices import OrderStatus
 
 from .models import StoreConnection
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
-def _secret(label: str, help_text: str = "") -> forms.CharField:
+
+def _secret(label: "StrOrPromise", help_text: "StrOrPromise" = "") -> forms.CharField:
     return forms.CharField(
         label=label,
         max_length=200,
@@ -21,23 +26,27 @@ def _secret(label: str, help_text: str = "") -> forms.CharField:
 
 class BrickLinkConnectForm(forms.Form):
     consumer_key = forms.CharField(
-        label="Consumer key", max_length=200, strip=True, widget=forms.TextInput(attrs={"autocomplete": "off"})
+        label=_("Consumer key"), max_length=200, strip=True, widget=forms.TextInput(attrs={"autocomplete": "off"})
     )
-    consumer_secret = _secret("Consumer secret")
-    token_value = _secret("Token value", "The access token registered for our servers' IP address.")
-    token_secret = _secret("Token secret")
+    consumer_secret = _secret(_("Consumer secret"))
+    token_value = _secret(_("Token value"), _("The access token registered for our servers' IP address."))
+    token_secret = _secret(_("Token secret"))
 
 
 class BrickOwlConnectForm(forms.Form):
-    api_key = _secret("API key", "BrickOwl → My account → API keys. The key needs the order permissions.")
+    api_key = _secret(_("API key"), _("BrickOwl → My account → API keys. The key needs the order permissions."))
 
 
 class OrderFilterForm(forms.Form):
     store = forms.ModelChoiceField(
-        queryset=StoreConnection.objects.none(), required=False, to_field_name="public_id", empty_label="All stores"
+        queryset=StoreConnection.objects.none(),
+        required=False,
+        to_field_name="public_id",
+        label=_("Store"),
+        empty_label=_("All stores"),
     )
-    status = forms.ChoiceField(choices=[("", "Any status"), *OrderStatus.choices], required=False)
-    q = forms.CharField(label="Search", required=False, max_length=100, strip=True)
+    status = forms.ChoiceField(label=_("Status"), choices=[("", _("Any status")), *OrderStatus.choices], required=False)
+    q = forms.CharField(label=_("Search"), required=False, max_length=100, strip=True)
     attention = forms.BooleanField(label=_("Needs attention"), required=False)
 
     def __init__(self, *args, stores=None, **kwargs):
@@ -45,4 +54,4 @@ class OrderFilterForm(forms.Form):
         self.fields["store"].queryset = stores if stores is not None else StoreConnection.objects.none()
         # Not str(store): that reads the tenant, one query per store.
         self.fields["store"].label_from_instance = lambda s: f"{s.display_name} ({s.get_marketplace_display()})"
-        self.fields["q"].widget.attrs["placeholder"] = "Buyer or order id"
+        self.fields["q"].widget.attrs["placeholder"] = _("Buyer or order id")

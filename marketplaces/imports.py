@@ -15,14 +15,11 @@ What it guarantees (issue 12):
 """
 
 import logging
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from functools import partial
 
 from celery.exceptions import SoftTimeLimitExceeded
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,191 +29,31 @@ from accounts.services import settings_for
 from accounts.tasks import notify_owners_after_commit
 from brickinvoice.errors import ServiceError
 
-from .boundary import excerpt
-from .errors import BadCredentials, ImportFailed, MarketplaceError, NotFound, QuotaExceeded, Unreachable, Unreadable
+from .errors import BadCredentials, ImportFailed, MarketplaceError, QuotaExceeded, Unreachable, Unreadable
+from .importorder import import_one
+from .importrun import (
+    Budget,
+    BudgetExhausted,
+    Failures,
+    ImportResult,
+    Lease,
+    LeaseLost,
+    bricklink_daily_budget,
+)
 from .models import Marketplace, Order, StoreConnection
-from .normalised import NormalisedOrder, unreadable_order
 from .signals import store_imported
 from .sources import BrickLinkSource, BrickOwlSource, ListedOrder, source_for
-from .upsert import Saved, order_quarantine, order_save
 
 Source = BrickLinkSource | BrickOwlSource
 logger = logging.getLogger(__name__)
 
-# The claim is a lease renewed as the import goes, so a killed worker's claim lapses within
-# minutes. It must outlast the longest step between renewals: one order's two calls, each with
-# the client's retries (HTTP_TIMEOUT 35 s × 3 attempts), or one listing.
-IMPORT_LEASE = timedelta(minutes=10)
-LEASE_RENEW_EVERY = timedelta(minutes=1)
 # Wait before retrying an import that failed on a store-level, transient error (the task doubles it).
 UNREACHABLE_RETRY_SECONDS = 300
-# An order whose detail fails this many imports in a row, over at least FAILURE_SPAN (so a few
-# quick retries during a short outage do not count as "keeps failing"), is quarantined.
-FAILURES_BEFORE_QUARANTINE = 3
-FAILURE_SPAN = timedelta(minutes=30)
 # This many detail calls in a row unreachable: the marketplace is down, not one order.
 UNREACHABLE_STREAK = 5
 # Orders read again per import (by id, when their ``reread_at`` is due: quarantined or asked for).
 REREADS_PER_IMPORT = 20
-MAX_TRACKED_FAILURES = 500
-MAX_RESULT_PROBLEMS = 50
 DEFAULT_NAMES: dict[str, str] = {Marketplace.BRICKLINK: "BrickLink store", Marketplace.BRICKOWL: "BrickOwl store"}
-
-
-def bricklink_daily_budget() -> int:
-    """Calls a BrickLink store may use per UTC day: under BrickLink's ~5,000 to keep headroom."""
-    return int(getattr(settings, "BRICKLINK_DAILY_CALL_BUDGET", 4500))
-
-
-@dataclass
-class ImportResult:
-    """What one import run did. ``created_ids`` / ``changed_ids`` are ``Order`` primary keys, for
-    the caller to queue invoice work; the counts are for the seller's page.
-
-    ``flagged_ids``: written orders with data problems; ``quarantined_ids``: those of them that are
-    quarantined. ``failed_order_ids``: listed orders the marketplace says do not exist;
-    ``fetch_failed_ids``: orders whose detail failed this time and is tried again next import.
-    ``problems``: sentences about the listing and those failures, for the stores page.
-    ``already_running``: another import of the store holds the claim; it announces its own end
-    (``store_imported``), so a caller can wait for that or queue work afterwards.
-    ``listing_read``: the marketplace accepted the credentials and the order list was read.
-    """
-
-    store_id: int
-    created_ids: list[int] = field(default_factory=list)
-    changed_ids: list[int] = field(default_factory=list)
-    unchanged: int = 0
-    skipped_before_cutoff: int = 0
-    skipped_not_wanted: int = 0
-    flagged_ids: list[int] = field(default_factory=list)
-    quarantined_ids: list[int] = field(default_factory=list)
-    failed_order_ids: list[str] = field(default_factory=list)
-    fetch_failed_ids: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    pending: int = 0
-    api_calls: int = 0
-    complete: bool = False
-    listing_read: bool = False
-    already_running: bool = False
-    stopped_reason: str = ""
-    error_code: str = ""
-    retry_in: int | None = None
-    started_at: str = ""
-    finished_at: str = ""
-
-    @property
-    def orders_created(self) -> int:
-        return len(self.created_ids)
-
-    @property
-    def orders_updated(self) -> int:
-        return len(self.changed_ids)
-
-    @property
-    def order_ids(self) -> list[int]:
-        """New and changed orders together."""
-        return self.created_ids + self.changed_ids
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-    def stop(self, code: str, reason: str) -> None:
-        self.complete, self.error_code, self.stopped_reason = False, code, reason
-
-    def problem(self, message: str) -> None:
-        if len(self.problems) < MAX_RESULT_PROBLEMS:
-            self.problems.append(message)
-
-    def count(self, saved: Saved) -> None:
-        if saved.created:
-            self.created_ids.append(saved.pk)
-        elif saved.changed:
-            self.changed_ids.append(saved.pk)
-        else:
-            self.unchanged += 1
-        if saved.changed and saved.flagged:
-            self.flagged_ids.append(saved.pk)
-        if saved.changed and saved.quarantined:
-            self.quarantined_ids.append(saved.pk)
-
-
-# -- the claim -------------------------------------------------------------------------------------
-
-
-class _LeaseLost(Exception):
-    """Another import claimed the store after our lease lapsed: stop and write nothing more."""
-
-
-class _Lease:
-    """The store's import claim: ``import_lock_until`` set by a conditional update, renewed as
-    the import progresses, and compared on every renewal and at the end, so a run whose lease
-    lapsed and was taken over never overwrites the other run's cursor."""
-
-    def __init__(self, store_id: int):
-        self.store_id = store_id
-        self.until: datetime | None = None
-        self.renewed_at = timezone.now()
-
-    def claim(self) -> bool:
-        now = timezone.now()
-        until = now + IMPORT_LEASE
-        free = Q(import_lock_until__isnull=True) | Q(import_lock_until__lt=now)
-        if StoreConnection.objects.filter(free, pk=self.store_id).update(import_lock_until=until) != 1:
-            return False
-        self.until, self.renewed_at = until, now
-        return True
-
-    def renew(self) -> None:
-        now = timezone.now()
-        if now - self.renewed_at < LEASE_RENEW_EVERY:
-            return
-        until = now + IMPORT_LEASE
-        if not StoreConnection.objects.filter(pk=self.store_id, import_lock_until=self.until).update(
-            import_lock_until=until
-        ):
-            raise _LeaseLost
-        self.until, self.renewed_at = until, now
-
-    def mine(self):
-        """The stores row, as long as the claim is still ours."""
-        return StoreConnection.objects.filter(pk=self.store_id, import_lock_until=self.until)
-
-
-# -- per-order detail failures ---------------------------------------------------------------------
-
-
-class _Failures:
-    """Orders whose detail call failed, kept on the store across imports (``order_failures``)."""
-
-    def __init__(self, store: StoreConnection):
-        self.entries: dict = dict(store.order_failures) if isinstance(store.order_failures, dict) else {}
-
-    def failed(self, order_id: str, message: str, now: datetime) -> bool:
-        """Count a failure; True when the order should now be quarantined."""
-        entry = self.entries.get(order_id)
-        entry = dict(entry) if isinstance(entry, dict) else {"count": 0, "first_at": now.isoformat()}
-        entry["count"] = int(entry.get("count") or 0) + 1
-        entry["error"] = message[:300]
-        if entry["count"] >= FAILURES_BEFORE_QUARANTINE and now - _when(entry.get("first_at"), now) >= FAILURE_SPAN:
-            self.entries.pop(order_id, None)
-            return True
-        self.entries[order_id] = entry
-        return False
-
-    def succeeded(self, order_id: str) -> None:
-        self.entries.pop(order_id, None)
-
-    def kept(self, listed_ids: set[str] | None) -> dict:
-        """The entries to store: only orders still listed (when the listing was read), bounded."""
-        items = [(k, v) for k, v in self.entries.items() if listed_ids is None or k in listed_ids]
-        return dict(items[-MAX_TRACKED_FAILURES:])
-
-
-def _when(value, default: datetime) -> datetime:
-    try:
-        return datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        return default
 
 
 # -- the import ------------------------------------------------------------------------------------
@@ -241,7 +78,7 @@ def store_import_orders(*, store_id: int) -> ImportResult:
     if store.status == StoreConnection.Status.DISCONNECTED or not store.credentials:
         result.stop("store_disconnected", _("The store is disconnected; connect it again to import."))
         return result
-    lease = _Lease(store.id)
+    lease = Lease(store.id)
     if not lease.claim():
         result.already_running = True
         result.stop(
@@ -250,7 +87,7 @@ def store_import_orders(*, store_id: int) -> ImportResult:
         )
         return result
     error: ServiceError | None = None
-    failures = _Failures(store)
+    failures = Failures(store)
     try:
         error = _import(store, result, lease, failures)
     finally:
@@ -265,13 +102,13 @@ def _announce(store_id: int, result: ImportResult) -> None:
     store_imported.send_robust(sender=StoreConnection, store_id=store_id, result=result)
 
 
-def _import(store: StoreConnection, result: ImportResult, lease: _Lease, failures: _Failures) -> ServiceError | None:
+def _import(store: StoreConnection, result: ImportResult, lease: Lease, failures: Failures) -> ServiceError | None:
     """The run itself; returns the store-level error to record, if any. Never raises."""
     to_fetch: list[ListedOrder] = []
     budget = None
     try:
         source = source_for(store)
-        budget = _Budget(store, limit=bricklink_daily_budget() if source.daily_budget else None, result=result)
+        budget = Budget(store, limit=bricklink_daily_budget() if source.daily_budget else None, result=result)
         seller = settings_for(store.tenant)
         wanted = set(seller.invoiceable_statuses or DEFAULT_INVOICEABLE_STATUSES) - {OrderStatus.CANCELLED}
         budget.require(2)
@@ -299,7 +136,7 @@ def _import(store: StoreConnection, result: ImportResult, lease: _Lease, failure
         )
         result.complete = True
         return None
-    except _BudgetExhausted:
+    except BudgetExhausted:
         _stop_at_budget(store, result, to_fetch)
         return None
     except QuotaExceeded as exc:
@@ -310,7 +147,7 @@ def _import(store: StoreConnection, result: ImportResult, lease: _Lease, failure
     except SoftTimeLimitExceeded:
         result.stop("time_limit", _("Stopped at the time limit; the next import continues where this one stopped."))
         return None
-    except _LeaseLost:
+    except LeaseLost:
         result.stop("import_lease_lost", _("Another import of this store took over; this one stopped."))
         return None
     except Unreachable as exc:
@@ -338,9 +175,9 @@ def _fetch_all(
     source: Source,
     to_fetch: list[ListedOrder],
     result: ImportResult,
-    lease: _Lease,
-    budget: "_Budget",
-    failures: _Failures,
+    lease: Lease,
+    budget: Budget,
+    failures: Failures,
 ) -> None:
     """Fetch, normalise and write each selected order, oldest first; stop only for store-level
     reasons (budget, quota, credentials, the marketplace down, the lease lost)."""
@@ -349,119 +186,11 @@ def _fetch_all(
         result.pending = len(to_fetch) - position
         lease.renew()
         budget.require(2)
-        error = _import_one(store, source, listed_order, result, budget, failures)
+        error = import_one(store, source, listed_order, result, budget, failures)
         streak = [*streak, error] if isinstance(error, Unreachable) else []
         if len(streak) >= UNREACHABLE_STREAK:
             result.pending = len(to_fetch) - position - 1
             raise streak[-1]
-
-
-def _import_one(
-    store: StoreConnection,
-    source: Source,
-    listed: ListedOrder,
-    result: ImportResult,
-    budget: "_Budget",
-    failures: _Failures,
-) -> Exception | None:
-    """One order, start to end; returns the error that stopped its fetch (None when written).
-
-    Only what concerns the whole store is raised: credentials, quota, the time limit.
-    """
-    try:
-        order, items = source.fetch_raw(listed.order_id)
-    except (BadCredentials, QuotaExceeded, SoftTimeLimitExceeded):
-        raise
-    except NotFound as exc:
-        result.failed_order_ids.append(listed.order_id)
-        _fetch_failed(
-            store,
-            listed,
-            result,
-            failures,
-            _("the marketplace says it does not exist (%(detail)s)") % {"detail": exc.detail[:120]},
-        )
-        return exc
-    except MarketplaceError as exc:
-        _fetch_failed(store, listed, result, failures, f"{exc.text.message} {exc.detail[:160]}".strip())
-        return exc
-    except Exception as exc:
-        logger.exception("store %s: fetching order %s failed", store.id, listed.order_id)
-        _fetch_failed(store, listed, result, failures, _("unexpected %(error)s") % {"error": type(exc).__name__})
-        return exc
-    finally:
-        budget.record(source.calls)
-    failures.succeeded(listed.order_id)
-    try:
-        normalised = _normalise(store, source, listed, order, items)
-        result.count(_write(store, listed, normalised, order, items))
-    except SoftTimeLimitExceeded:
-        raise
-    except Exception as exc:
-        # Even the quarantine could not be written: count it like a failed fetch, go on.
-        logger.exception("store %s: storing order %s failed", store.id, listed.order_id)
-        _fetch_failed(store, listed, result, failures, _("unexpected %(error)s") % {"error": type(exc).__name__})
-        return exc
-    return None
-
-
-def _normalise(store: StoreConnection, source: Source, listed: ListedOrder, order, items) -> NormalisedOrder:
-    """The normaliser's result, or a quarantined placeholder if it failed anyway."""
-    try:
-        normalised = source.normalise(order, items)
-    except SoftTimeLimitExceeded:  # an Exception too, but it ends the run, not the order
-        raise
-    except Exception as exc:
-        logger.exception("store %s: normalising order %s failed", store.id, listed.order_id)
-        return unreadable_order(
-            marketplace=store.marketplace,
-            order_id=listed.order_id,
-            raw={"order": order, "items": items},
-            problem=_("The order could not be read (unexpected %(error)s); it is set aside until a clean read.")
-            % {"error": type(exc).__name__},
-        )
-    if normalised.marketplace_order_id not in ("", listed.order_id):
-        normalised.quarantined = True
-        normalised.data_errors = [
-            _("The order details are for order %(other)s, not %(order)s.")
-            % {"other": excerpt(normalised.marketplace_order_id), "order": excerpt(listed.order_id)},
-            *normalised.data_errors,
-        ]
-    return normalised
-
-
-def _write(store: StoreConnection, listed: ListedOrder, normalised: NormalisedOrder, order, items) -> Saved:
-    """Write the read; if the database refuses it anyway, quarantine the order with the reason."""
-    try:
-        return order_save(store=store, listed=listed, normalised=normalised)
-    except SoftTimeLimitExceeded:
-        raise
-    except Exception as exc:
-        logger.exception("store %s: storing order %s failed", store.id, listed.order_id)
-        problem = _("The order could not be stored (%(error)s); it is set aside until a clean read.") % {
-            "error": type(exc).__name__
-        }
-        return order_quarantine(store=store, listed=listed, problem=problem, raw={"order": order, "items": items})
-
-
-def _fetch_failed(
-    store: StoreConnection, listed: ListedOrder, result: ImportResult, failures: _Failures, reason: str
-) -> None:
-    """Count a failed detail fetch; quarantine the order when it keeps failing."""
-    now = timezone.now()
-    if failures.failed(listed.order_id, reason, now):
-        problem = _(
-            "The order's details could not be read in %(count)d imports in a row (last: %(reason)s); it is set "
-            "aside and read again once a day."
-        ) % {"count": FAILURES_BEFORE_QUARANTINE, "reason": reason}
-        result.count(order_quarantine(store=store, listed=listed, problem=problem))
-        result.problem(_("Order %(order)s: %(problem)s") % {"order": listed.order_id, "problem": problem})
-        return
-    result.fetch_failed_ids.append(listed.order_id)
-    result.problem(
-        _("Order %(order)s could not be read (%(reason)s); it is tried again at the next import.")
-        % {"order": listed.order_id, "reason": reason}
-    )
 
 
 def _select(
@@ -539,7 +268,7 @@ def _stop_at_budget(store: StoreConnection, result: ImportResult, to_fetch: list
 
 
 def _finish(
-    store: StoreConnection, result: ImportResult, error: ServiceError | None, lease: _Lease, failures: _Failures
+    store: StoreConnection, result: ImportResult, error: ServiceError | None, lease: Lease, failures: Failures
 ) -> None:
     """Record the run on the store and release the claim, unless another import took it over."""
     now = timezone.now()
@@ -583,49 +312,6 @@ def _finish(
         # The marketplace took the credentials: a store that needed attention is fine again.
         live.update(status=StoreConnection.Status.ACTIVE)
         notification_resolved(tenant=store.tenant, kind="store_credentials_refused")
-
-
-# -- the BrickLink call budget --------------------------------------------------------------------
-
-
-class _BudgetExhausted(Exception):
-    pass
-
-
-class _Budget:
-    """The store's API calls today (UTC), saved as they happen so a crash loses no count."""
-
-    def __init__(self, store: StoreConnection, *, limit: int | None, result: ImportResult):
-        self.store, self.limit, self.result = store, limit, result
-        self._seen = 0
-        roll_day(store)
-
-    def require(self, calls: int) -> None:
-        if self.limit is not None and self.store.api_calls_today + calls > self.limit:
-            raise _BudgetExhausted
-
-    def record(self, client_calls: int) -> None:
-        delta, self._seen = client_calls - self._seen, client_calls
-        if delta <= 0:
-            return
-        self.store.api_calls_today += delta
-        self.result.api_calls += delta
-        StoreConnection.objects.filter(pk=self.store.pk).update(
-            api_calls_today=self.store.api_calls_today, api_calls_day=self.store.api_calls_day
-        )
-
-    def exhaust(self) -> None:
-        """The marketplace said the quota is gone: spend nothing more today."""
-        if self.limit is not None and self.store.api_calls_today < self.limit:
-            self.store.api_calls_today = self.limit
-            StoreConnection.objects.filter(pk=self.store.pk).update(api_calls_today=self.limit)
-
-
-def roll_day(store: StoreConnection) -> None:
-    """Start a new count when the UTC day changed."""
-    today = datetime.now(UTC).date()
-    if store.api_calls_day != today:
-        store.api_calls_day, store.api_calls_today = today, 0
 
 
 def _cutoff_start(cutoff: date | None) -> datetime | None:

@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import OrderStatus
 from accounts.models import Tenant
@@ -31,9 +32,9 @@ class StoreConnection(models.Model):
     """
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Connected"
-        NEEDS_ATTENTION = "needs_attention", "Needs attention"
-        DISCONNECTED = "disconnected", "Disconnected"
+        ACTIVE = "active", _("Connected")
+        NEEDS_ATTENTION = "needs_attention", _("Needs attention")
+        DISCONNECTED = "disconnected", _("Disconnected")
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="stores")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -236,8 +237,8 @@ class OrderItem(models.Model):
     """One lot of an order. ``unit_price`` is the price actually charged (after tiers)."""
 
     class Condition(models.TextChoices):
-        NEW = "new", "New"
-        USED = "used", "Used"
+        NEW = "new", _("New")
+        USED = "used", _("Used")
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="order_items")
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")

@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 
 from accounts.choices import OrderStatus
 
-from .boundary import MAX_AMOUNT, ZERO, Problems, bounded_raw, excerpt, kind
+from .boundary import MAX_AMOUNT, ZERO, Problems, excerpt, kind
+from .rawpayload import bounded_raw
 
 # The marketplaces' own totals drift by a cent against the sum of their parts
 # (docs/providers/bricklink.md §8.2, docs/providers/brickowl.md §6); more is reported.

@@ -12,6 +12,7 @@ import hashlib
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import Tenant
 from brickinvoice.fields import mask
@@ -19,7 +20,8 @@ from brickinvoice.fields import mask
 from .bricklink.client import BrickLinkClient, BrickLinkCredentials
 from .brickowl.client import BrickOwlClient
 from .errors import BadCredentials
-from .imports import DEFAULT_NAMES, ImportResult, bricklink_daily_budget, roll_day, store_import_orders
+from .importrun import ImportResult, bricklink_daily_budget, roll_day
+from .imports import DEFAULT_NAMES, store_import_orders
 from .models import Marketplace, Order, StoreConnection
 
 # The import lives in ``imports``; these names stay importable from here for the layers above.
@@ -53,7 +55,7 @@ def store_connect_bricklink(
         }
     )
     if not all(credentials.as_dict().values()):
-        raise BadCredentials("All four values are required.")
+        raise BadCredentials(gettext("All four values are required."))
     client = BrickLinkClient(credentials)
     client.check_credentials()
     return _save_connection(
@@ -71,7 +73,7 @@ def store_connect_brickowl(*, tenant: Tenant, api_key: str) -> StoreConnection:
     """Check the BrickOwl key with one call (``user/details``), then save it encrypted."""
     api_key = api_key.strip()
     if not api_key:
-        raise BadCredentials("The API key is required.")
+        raise BadCredentials(gettext("The API key is required."))
     client = BrickOwlClient(api_key)
     details = client.user_details()
     found = details.get("store_details")

@@ -8,7 +8,7 @@ layers above listen here instead.
     will send its own). Sent after the transaction commits, so receivers see the imported orders;
     a receiver's exception is logged and never undoes the import (``send_robust``).
 
-    Keyword arguments: ``store_id`` (int) and ``result`` (``marketplaces.imports.ImportResult``:
+    Keyword arguments: ``store_id`` (int) and ``result`` (``marketplaces.importrun.ImportResult``:
     ``complete``, ``created_ids``, ``changed_ids``, ``quarantined_ids``, ``error_code``...).
     ``sender`` is ``StoreConnection``.
 """

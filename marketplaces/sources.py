@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from accounts.choices import OrderStatus
 
-from .boundary import Problems, bounded_raw, epoch_moment, excerpt, iso_moment, order_ref
+from .boundary import Problems, excerpt, order_ref
 from .bricklink.client import BrickLinkClient, BrickLinkCredentials
 from .bricklink.normalise import normalise_order as bricklink_order
 from .bricklink.normalise import normalise_status as bricklink_status
@@ -22,7 +22,9 @@ from .brickowl.client import BrickOwlClient
 from .brickowl.normalise import normalise_order as brickowl_order
 from .brickowl.normalise import normalise_status as brickowl_status
 from .models import Marketplace, StoreConnection
+from .moments import epoch_moment, iso_moment
 from .normalised import NormalisedOrder, payload_hash
+from .rawpayload import bounded_raw
 
 # Statuses after which an order does not change any more (for the BrickOwl listing window).
 FINAL_STATUSES = {OrderStatus.COMPLETED, OrderStatus.CANCELLED}

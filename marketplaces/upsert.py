@@ -13,9 +13,10 @@ from django.utils.translation import gettext as _
 
 from accounts.choices import OrderStatus
 
-from .boundary import MAX_PROBLEMS, bounded_raw
+from .boundary import MAX_PROBLEMS
 from .models import Order, OrderItem, StoreConnection
 from .normalised import NormalisedOrder, fmt
+from .rawpayload import bounded_raw
 from .sources import ListedOrder
 
 # A quarantined order is read again after this long even if its listing row did not change: the

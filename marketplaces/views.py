@@ -66,7 +66,7 @@ def connect_bricklink(request):
             err = _error(exc)
         else:
             _queue_import(store)
-            messages.success(request, "BrickLink store connected. The first import has started.")
+            messages.success(request, _("BrickLink store connected. The first import has started."))
             return redirect("marketplaces:stores")
     return render(
         request,
@@ -87,7 +87,7 @@ def connect_brickowl(request):
             err = _error(exc)
         else:
             _queue_import(store)
-            messages.success(request, "BrickOwl store connected. The first import has started.")
+            messages.success(request, _("BrickOwl store connected. The first import has started."))
             return redirect("marketplaces:stores")
     return render(request, "marketplaces/connect_brickowl.html", {"form": form, "err": err}, status=400 if err else 200)
 
@@ -97,7 +97,9 @@ def store_disconnect(request, public_id):
     store = get_for_tenant_or_404(request, StoreConnection, public_id=public_id)
     if request.method == "POST":
         services.store_disconnect(store=store)
-        messages.success(request, f"{store.display_name} disconnected. Its imported orders are kept.")
+        messages.success(
+            request, _("%(store)s disconnected. Its imported orders are kept.") % {"store": store.display_name}
+        )
         return redirect("marketplaces:stores")
     return render(request, "marketplaces/disconnect.html", {"store": store, "order_count": store.orders.count()})
 
@@ -107,7 +109,7 @@ def store_disconnect(request, public_id):
 def store_import(request, public_id):
     store = get_for_tenant_or_404(request, StoreConnection, public_id=public_id)
     if store.status == StoreConnection.Status.DISCONNECTED:
-        messages.error(request, "This store is disconnected: connect it again to import its orders.")
+        messages.error(request, _("This store is disconnected: connect it again to import its orders."))
     elif selectors.store_import_running(store):
         # Its end announces itself (store_imported), so the orders it finds are invoiced then.
         messages.info(
@@ -117,7 +119,9 @@ def store_import(request, public_id):
         )
     else:
         _queue_import(store)
-        messages.success(request, f"Import of {store.display_name} started. Refresh this page in a minute.")
+        messages.success(
+            request, _("Import of %(store)s started. Refresh this page in a minute.") % {"store": store.display_name}
+        )
     return redirect("marketplaces:stores")
 
 

@@ -26,6 +26,9 @@ from .models import SandboxEInvoice, SandboxFattureDocument, SandboxFattureVatTy
 SUCCESS = ("accepted", "not_delivered")
 IN_FLIGHT = ("sent", "pending", "processing", "attempt")
 NO_CHANNEL = ("0000000", "XXXXXXX")
+# Well-formed VAT numbers the Anagrafe Tributaria no longer knows (a ceased business): only SDI can
+# tell, so this is the 00305 a formal check before sending cannot catch.
+CEASED_VAT_NUMBERS = ("12345670017",)
 _CAP = re.compile(r"^[0-9]{5}$")
 _CODE = re.compile(r"^[A-Z0-9]{7}$")
 _TEXT_FIELDS = ("name", "address_street", "address_city", "address_extra")
@@ -129,7 +132,7 @@ def _registry_outcome(row: SandboxFattureDocument, einvoice: SandboxEInvoice) ->
         return "discarded", "00418"
     if (code == "XXXXXXX" and country == "IT") or (country != "IT" and tax_code):
         return "discarded", "00313"
-    if country == "IT" and vat and not iva.is_valid(vat):
+    if country == "IT" and vat and (not iva.is_valid(vat) or vat in CEASED_VAT_NUMBERS):
         return "discarded", "00305"
     if country == "IT" and not vat and tax_code and not (codicefiscale.is_valid(tax_code) or iva.is_valid(tax_code)):
         return "discarded", "00306"

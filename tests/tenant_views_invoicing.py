@@ -8,6 +8,8 @@ INVOICING_TENANT_VIEWS: set[str] = {
     "invoicing:sync_now",
     "invoicing:sync_confirm",
     "invoicing:retry_all_failed",
+    "invoicing:buyer_list",
+    "invoicing:buyer_edit",
 }
 
 
@@ -29,6 +31,7 @@ INVOICING_OBJECT_VIEWS: dict[str, tuple] = {
     "invoicing:order_invoice_now": (_order, ["POST"]),
     "invoicing:order_decide": (_order, ["POST"]),
     "invoicing:invoice_retry": (_invoice, ["POST"]),
+    "invoicing:einvoice_resend": (_invoice, ["POST"]),
     "invoicing:sync_progress": (_run, ["GET"]),
 }
 

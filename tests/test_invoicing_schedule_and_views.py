@@ -181,7 +181,7 @@ def test_preview_shows_lines_without_any_call(owner_client, tenant):
     )
     with responses.RequestsMock():
         html = owner_client.get(reverse("invoicing:order_preview", args=[order.public_id])).content.decode()
-    assert "14.90 EUR" in html and "std_eu" in html and "Invoice this order now" in html
+    assert "€14.90" in html and "Standard goods — EU" in html and "Invoice this order now" in html
     assert not Invoice.objects.filter(order=order).exists()
 
 

@@ -7,22 +7,9 @@ from decimal import Decimal
 import pytest
 from freezegun import freeze_time
 
-from marketplaces.boundary import (
-    Problems,
-    bounded_raw,
-    country,
-    currency,
-    epoch_moment,
-    excerpt,
-    integer,
-    iso_moment,
-    json_safe,
-    money,
-    obj,
-    order_ref,
-    seq,
-    text,
-)
+from marketplaces.boundary import Problems, country, currency, excerpt, integer, money, obj, order_ref, seq, text
+from marketplaces.moments import epoch_moment, iso_moment
+from marketplaces.rawpayload import bounded_raw, json_safe
 
 D = Decimal
 

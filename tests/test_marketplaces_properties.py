@@ -16,10 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.choices import OrderStatus
-from marketplaces.boundary import EARLIEST, MAX_AMOUNT
+from marketplaces.boundary import MAX_AMOUNT
 from marketplaces.bricklink.normalise import normalise_order as bl_normalise
 from marketplaces.brickowl.normalise import normalise_order as bo_normalise
 from marketplaces.models import Order, OrderItem
+from marketplaces.moments import EARLIEST
 from marketplaces.normalised import NormalisedOrder
 from marketplaces.services import store_import_orders
 from tests.data.marketplace_payloads import FakeBrickLink, bl_batches, bl_order, bo_items, bo_order

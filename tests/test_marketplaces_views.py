@@ -317,7 +317,7 @@ def test_orders_page_lists_newest_first_with_the_columns(owner_client, tenant):
 
     assert page.index(f"#{newer.marketplace_order_id}") < page.index(f"#{older.marketplace_order_id}")
     assert "brickfan_berlin" in page and "GB" in page and "Shipped" in page
-    assert "29.19 EUR" in page
+    assert "€29.19" in page
     assert "1 problem" in page
     assert "Invoice" in page
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import requests
 from django.conf import settings
+from django.utils.translation import gettext
 from requests_oauthlib import OAuth1
 
 from brickinvoice.http import build_session, parse_retry_after
@@ -145,17 +146,19 @@ class BrickLinkClient:
         try:
             response = self.session.get(f"{self.base_url}{path}", params=params)
         except requests.Timeout as exc:
-            raise Unreachable("BrickLink did not answer in time.") from exc
+            raise Unreachable(gettext("BrickLink did not answer in time.")) from exc
         except requests.RequestException as exc:
             # Only the exception type: its text can carry the URL.
-            raise Unreachable(f"Could not reach BrickLink ({type(exc).__name__}).") from exc
+            raise Unreachable(
+                gettext("Could not reach BrickLink (%(error)s).") % {"error": type(exc).__name__}
+            ) from exc
         return unwrap(response)
 
 
 def unwrap(response: requests.Response) -> Any:
     """The envelope's ``data``, or the typed error for the HTTP status and ``meta.code``."""
     if response.status_code == 429:
-        raise QuotaExceeded("BrickLink answered 429 Too Many Requests.", retry_after=_retry_after(response))
+        raise QuotaExceeded(gettext("BrickLink answered 429 Too Many Requests."), retry_after=_retry_after(response))
     try:
         body = response.json()
     except ValueError:
@@ -164,7 +167,9 @@ def unwrap(response: requests.Response) -> Any:
         if 400 <= response.status_code < 500:
             raise _error_for(response.status_code, "", "", response) from None
         # nginx 503 pages when too many requests are in flight, proxies, maintenance pages.
-        raise Unreachable(f"BrickLink sent a non-JSON answer (HTTP {response.status_code}).") from None
+        raise Unreachable(
+            gettext("BrickLink sent a non-JSON answer (HTTP %(status)s).") % {"status": response.status_code}
+        ) from None
     meta = body.get("meta") if isinstance(body, dict) else None
     if not isinstance(meta, dict):
         if response.ok:
@@ -187,14 +192,16 @@ def _error_for(code: int, message: str, description: str, response) -> Marketpla
     reason = (description.split(":", 1)[0] or message).strip()[:80]
     if "TOKEN_IP_MISMATCHED" in description or "TOKEN_IP_MISMATCHED" in message:
         seen = _IP_RE.search(description)
-        where = f" BrickLink saw the request coming from IP {seen.group(1)}." if seen else ""
+        where = (
+            " " + gettext("BrickLink saw the request coming from IP %(ip)s.") % {"ip": seen.group(1)} if seen else ""
+        )
         return IpMismatch(f"TOKEN_IP_MISMATCHED.{where}", status=code)
     if code == 401:
         return BadCredentials(f"BrickLink: {reason or 'BAD_OAUTH_REQUEST'}.", status=code)
     if code == 403:
         return MarketplaceError(
-            f"BrickLink: {reason or 'PERMISSION_DENIED'}. The keys work but may not read orders "
-            "(is this a seller account?).",
+            f"BrickLink: {reason or 'PERMISSION_DENIED'}. "
+            + gettext("The keys work but may not read orders (is this a seller account?)."),
             status=code,
         )
     if code == 404:

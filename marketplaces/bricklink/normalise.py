@@ -14,13 +14,11 @@ from accounts.choices import OrderStatus
 from ..boundary import (
     ZERO,
     Problems,
-    bounded_raw,
     country,
     currency,
     excerpt,
     flag,
     integer,
-    iso_moment,
     kind,
     money,
     obj,
@@ -29,7 +27,9 @@ from ..boundary import (
     shown,
     text,
 )
+from ..moments import iso_moment
 from ..normalised import TOLERANCE, NormalisedItem, NormalisedOrder, fmt, line_total, unless_object
+from ..rawpayload import bounded_raw
 
 PAID_STATUSES = {"PAID", "PACKED"}
 SHIPPED_STATUSES = {"SHIPPED"}

@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 from django.conf import settings
+from django.utils.translation import gettext
 
 from brickinvoice.http import build_session, parse_retry_after
 
@@ -133,10 +134,10 @@ class BrickOwlClient:
         try:
             response = self.session.get(f"{self.base_url}/{path}", params={"key": self._key, **(params or {})})
         except requests.Timeout as exc:
-            raise Unreachable("BrickOwl did not answer in time.") from exc
+            raise Unreachable(gettext("BrickOwl did not answer in time.")) from exc
         except requests.RequestException as exc:
             # Only the exception type: its text carries the URL, and the URL carries the key.
-            raise Unreachable(f"Could not reach BrickOwl ({type(exc).__name__}).") from exc
+            raise Unreachable(gettext("Could not reach BrickOwl (%(error)s).") % {"error": type(exc).__name__}) from exc
         return self._unwrap(response)
 
     def _unwrap(self, response: requests.Response) -> Any:
@@ -149,11 +150,11 @@ class BrickOwlClient:
         text = self._error_text(error) if error is not None else ""
         if status == 429:
             raise QuotaExceeded(
-                "BrickOwl answered 429 Too Many Requests (600 requests a minute).",
+                gettext("BrickOwl answered 429 Too Many Requests (600 requests a minute)."),
                 retry_after=_retry_after(response),
             )
         if status >= 500:
-            raise Unreachable(f"BrickOwl server error (HTTP {status}).", status=status)
+            raise Unreachable(gettext("BrickOwl server error (HTTP %(status)s).") % {"status": status}, status=status)
         if status in (401, 403) or (error is not None and any(w in text.lower() for w in _CREDENTIAL_WORDS)):
             raise BadCredentials(f"BrickOwl: {text or f'HTTP {status}'}", status=status)
         if status == 404 or _names_missing_resource(text):
@@ -161,7 +162,9 @@ class BrickOwlClient:
         if error is not None or not response.ok:
             raise MarketplaceError(f"BrickOwl: {text or f'HTTP {status}'}", status=status)
         if body is None:
-            raise Unreachable(f"BrickOwl sent a non-JSON answer (HTTP {status}).", status=status)
+            raise Unreachable(
+                gettext("BrickOwl sent a non-JSON answer (HTTP %(status)s).") % {"status": status}, status=status
+            )
         return body
 
     def _error_text(self, error) -> str:

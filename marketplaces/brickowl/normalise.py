@@ -9,24 +9,10 @@ from django.utils.translation import gettext as _
 
 from accounts.choices import OrderStatus
 
-from ..boundary import (
-    ZERO,
-    Problems,
-    bounded_raw,
-    country,
-    currency,
-    epoch_moment,
-    excerpt,
-    integer,
-    iso_moment,
-    kind,
-    money,
-    order_ref,
-    seq,
-    shown,
-    text,
-)
+from ..boundary import ZERO, Problems, country, currency, excerpt, integer, kind, money, order_ref, seq, shown, text
+from ..moments import epoch_moment, iso_moment
 from ..normalised import TOLERANCE, NormalisedItem, NormalisedOrder, fmt, line_total, unless_object
+from ..rawpayload import bounded_raw
 
 # status_id → normalised status (§4). 1 "Payment Submitted" is the buyer's word only.
 STATUS_BY_ID = {

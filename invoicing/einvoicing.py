@@ -1,0 +1,354 @@
+"""E-invoices reach SdI: decide whether an invoice is electronic, verify it, send it exactly once,
+follow its status with the fewest calls, explain a refusal, and send it again after a fix.
+
+Sending exactly once (the same argument as issuing.py, for the send call):
+1. A send is claimed with a conditional update of ``ei_next_at`` (a short lease), so a duplicate
+   task or a redelivered message does nothing.
+2. ``ei_state = sending`` is committed *before* the send call. While it stays so (a lost answer,
+   a crash), the next attempt first reads the document's SdI status and sends again only when it
+   is still not sent (docs/providers/fatture-in-cloud.md §8.4: resend only from a resendable state).
+3. SdI answers a second copy of a delivered invoice with 00404 "duplicate": after our own retried
+   send that refusal means the first copy arrived, so the invoice counts as delivered.
+
+The formal check (``xml_verify``) runs once before each first send (and after a fix); the status
+is read by listing every in-flight document of a company at once, less and less often as a
+document ages (docs §8.4), so an e-invoice costs a send, at most one verify and a fraction of a
+status read. ``not_delivered`` to a buyer without a channel (XXXXXXX / 0000000) is delivered.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.choices import EInvoiceMode, ItalianConsumerPolicy
+from accounts.services import settings_for
+from accounts.tasks import notify_owners_after_commit
+from brickinvoice.errors import ServiceError
+
+from .accounting import (
+    AccountingBackend,
+    BuyerCheck,
+    DraftLine,
+    EInvoiceOutcome,
+    EInvoiceStatus,
+    InvoiceDraft,
+    backend_for_tenant,
+)
+from .customers import customer_data
+from .models import Invoice
+from .plan import PlanError
+from .taxcontext import buyer_for
+
+logger = logging.getLogger("invoicing.einvoicing")
+
+EI = Invoice.EInvoice
+# When to read an in-flight e-invoice's status again, as it ages: SdI answers in minutes to days.
+CHECK_AFTER = [600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 24 * 3600]
+SEND_LEASE = timedelta(minutes=10)
+SEND_BACKOFF = [60, 300, 900, 3600, 6 * 3600]
+# A discarded e-invoice must be corrected and sent again within five days (docs §8.4).
+RESEND_WINDOW = timedelta(days=5)
+ITALIAN_CONSUMER = "italian_consumer"
+
+
+@dataclass(frozen=True)
+class EInvoiceChoice:
+    """How this invoice goes out: electronic or not, its recipient code, and what to tell the seller."""
+
+    electronic: bool
+    recipient: str = ""
+    warning: str = ""
+    to_register: bool = False  # an Italian consumer's sale for the corrispettivi register
+
+
+def einvoice_choice(*, invoice: Invoice, backend: AccountingBackend, entity: dict) -> EInvoiceChoice:
+    """Whether the invoice is an e-invoice, from the seller's mode, the plan and the buyer (docs/tax.md
+    §1.2, §7): an Italian consumer without a codice fiscale follows the seller's policy (the
+    corrispettivi register, wait for the code, or a non-electronic document with a warning); any
+    other buyer whose data cannot make a valid e-invoice waits for the seller."""
+    seller = settings_for(invoice.tenant)
+    if seller.einvoice_mode == EInvoiceMode.OFF:
+        return EInvoiceChoice(False)
+    if not backend.capabilities().e_invoice:
+        return EInvoiceChoice(
+            False, warning=_("Your Fatture in Cloud plan has no e-invoicing: a plain document was issued.")
+        )
+    check = backend.check_einvoice_buyer(entity)
+    if check.kind == ITALIAN_CONSUMER and not check.ok:
+        return _italian_consumer(seller.italian_consumers, check)
+    if not check.ok:
+        raise PlanError("einvoice_buyer_incomplete", " ".join(check.problems))
+    return EInvoiceChoice(True, recipient=check.recipient_code, warning=" ".join(check.warnings))
+
+
+def _italian_consumer(policy: str, check: BuyerCheck) -> EInvoiceChoice:
+    if policy == ItalianConsumerPolicy.RECEIPTS:
+        return EInvoiceChoice(False, to_register=True)
+    if policy == ItalianConsumerPolicy.HOLD:
+        raise PlanError("codice_fiscale_needed", " ".join(check.problems))
+    return EInvoiceChoice(
+        False,
+        warning=_(
+            "An Italian private buyer without a codice fiscale: a non-electronic document was issued, which "
+            "does not replace an e-invoice through SdI. Ask the buyer for the code, or record such sales in "
+            "the corrispettivi register (Settings)."
+        ),
+    )
+
+
+def initial_state(*, electronic: bool, tenant_mode: str) -> str:
+    if not electronic:
+        return EI.NONE
+    return EI.TO_SEND if tenant_mode == EInvoiceMode.SEND else EI.CREATED
+
+
+# --- sending --------------------------------------------------------------------------------
+
+
+def _claim_send(invoice_id: int, now: datetime) -> bool:
+    return bool(
+        Invoice.objects.filter(id=invoice_id, ei_state__in=[EI.TO_SEND, EI.SENDING])
+        .filter(Q(ei_next_at__isnull=True) | Q(ei_next_at__lte=now))
+        .update(ei_next_at=now + SEND_LEASE)
+    )
+
+
+def einvoice_send(*, invoice_id: int, now: datetime | None = None) -> str:
+    """Verify (before a first send) and send one e-invoice, exactly once; returns its new state.
+    Never raises for a provider failure: it is stored with when to try again."""
+    now = now or timezone.now()
+    if not _claim_send(invoice_id, now):
+        return ""
+    invoice = Invoice.objects.select_related("tenant", "order").get(id=invoice_id)
+    try:
+        return _send(invoice, backend_for_tenant(invoice.tenant), now)
+    except ServiceError as exc:
+        return _send_failed(invoice, exc, now)
+
+
+def _send(invoice: Invoice, backend: AccountingBackend, now: datetime) -> str:
+    assert invoice.fatture_id is not None
+    if invoice.ei_state == EI.SENDING:  # an earlier send's outcome is unknown: look first
+        status = backend.einvoice_statuses({invoice.fatture_id: invoice.ei_recipient}).get(invoice.fatture_id)
+        if status is not None and status.outcome != EInvoiceOutcome.NOT_SENT:
+            return record_status(invoice, status, backend, now)
+    else:
+        problems = backend.verify_einvoice(invoice.fatture_id)
+        if problems:
+            return _invalid(invoice, problems)
+    Invoice.objects.filter(id=invoice.id).update(ei_state=EI.SENDING, ei_sends=invoice.ei_sends + 1)
+    backend.send_einvoice(invoice.fatture_id)
+    Invoice.objects.filter(id=invoice.id).update(
+        ei_state=EI.IN_FLIGHT, ei_sent_at=now, ei_checks=0, ei_next_at=now + timedelta(seconds=CHECK_AFTER[0])
+    )
+    return EI.IN_FLIGHT
+
+
+def _invalid(invoice: Invoice, problems: list[str]) -> str:
+    Invoice.objects.filter(id=invoice.id).update(
+        ei_state=EI.INVALID,
+        ei_next_at=None,
+        ei_code="einvoice_xml_invalid",
+        ei_message=_("Fatture in Cloud's formal check of the e-invoice failed."),
+        ei_hint=" ".join(problems)[:2000],
+    )
+    return EI.INVALID
+
+
+def _send_failed(invoice: Invoice, exc: ServiceError, now: datetime) -> str:
+    """A refused send (4xx) proves nothing went: it waits for a fix. Anything else (timeout, 5xx,
+    quota) retries later, looking first when the send may have gone."""
+    if exc.status is not None and 400 <= exc.status < 500 and exc.code != "fatture_quota":
+        return _invalid(invoice, [exc.detail or exc.text.message])
+    backoff = SEND_BACKOFF[min(invoice.ei_sends, len(SEND_BACKOFF) - 1)]
+    wait = max(float(exc.retry_after or 0), backoff)
+    Invoice.objects.filter(id=invoice.id).update(ei_next_at=now + timedelta(seconds=wait), ei_code=exc.code)
+    logger.warning("e-invoice %s: send failed (%s), retry in %ss", invoice.id, exc.code, int(wait))
+    return invoice.ei_state
+
+
+def einvoices_due_to_send(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """E-invoices waiting for a send (a retry after a failure, or a resend after a fix)."""
+    now = now or timezone.now()
+    due = Invoice.objects.filter(ei_state__in=[EI.TO_SEND, EI.SENDING]).filter(
+        Q(ei_next_at__isnull=True) | Q(ei_next_at__lte=now)
+    )
+    return list(due.order_by("ei_next_at").values_list("id", flat=True)[:limit])
+
+
+# --- following the status ---------------------------------------------------------------------
+
+
+def record_status(invoice: Invoice, status: EInvoiceStatus, backend: AccountingBackend, now: datetime) -> str:
+    """Store what SdI says: delivered, refused (explained), or still moving (looked at later)."""
+    if status.outcome == EInvoiceOutcome.DELIVERED:
+        _set(invoice, EI.DELIVERED, status, ei_next_at=None)
+        return EI.DELIVERED
+    if status.outcome == EInvoiceOutcome.NEEDS_FIX:
+        return _rejected(invoice, status, backend, now)
+    checks = invoice.ei_checks + 1
+    later = now + timedelta(seconds=CHECK_AFTER[min(checks, len(CHECK_AFTER) - 1)])
+    state = EI.IN_FLIGHT if invoice.ei_state in (EI.IN_FLIGHT, EI.SENDING) else invoice.ei_state
+    _set(invoice, state, status, ei_checks=checks, ei_next_at=later)
+    return state
+
+
+def _set(invoice: Invoice, state: str, status: EInvoiceStatus, **changes: object) -> None:
+    Invoice.objects.filter(id=invoice.id).update(ei_state=state, ei_status=status.raw[:20], **changes)
+
+
+def _rejected(invoice: Invoice, status: EInvoiceStatus, backend: AccountingBackend, now: datetime) -> str:
+    assert invoice.fatture_id is not None
+    rejection = backend.einvoice_rejection(invoice.fatture_id)
+    if rejection.delivered_if_retried and invoice.ei_sends > 1:
+        _set(invoice, EI.DELIVERED, status, ei_next_at=None)  # 00404 after our retry: the first copy arrived
+        return EI.DELIVERED
+    _set(
+        invoice,
+        EI.REJECTED,
+        status,
+        ei_next_at=None,
+        ei_rejected_at=now,
+        ei_code=rejection.code,
+        ei_message=" ".join(filter(None, [rejection.meaning, rejection.reason]))[:2000],
+        ei_hint=" ".join(filter(None, [rejection.action, rejection.solution]))[:2000],
+    )
+    notify_owners_after_commit(
+        tenant_id=invoice.tenant_id,
+        kind="einvoice_discarded",
+        context={
+            "order_number": invoice.order.marketplace_order_id,
+            "invoice_number": invoice.display_number,
+            "reason": rejection.meaning,
+            "url": reverse("invoicing:order_preview", args=[invoice.order.public_id]),
+        },
+    )
+    return EI.REJECTED
+
+
+def einvoices_track(*, now: datetime | None = None) -> int:
+    """Read the status of the in-flight e-invoices that are due, one listing per company (with
+    every other in-flight document of that company in the same calls); returns how many changed."""
+    now = now or timezone.now()
+    due_tenants = (
+        Invoice.objects.filter(ei_state=EI.IN_FLIGHT, ei_next_at__lte=now)
+        .values_list("tenant_id", flat=True)
+        .distinct()
+    )
+    changed = 0
+    for tenant_id in list(due_tenants)[:500]:
+        changed += _track_tenant(tenant_id, now)
+    return changed
+
+
+def _track_tenant(tenant_id: int, now: datetime) -> int:
+    invoices = list(
+        Invoice.objects.select_related("tenant", "order").filter(
+            tenant_id=tenant_id, ei_state=EI.IN_FLIGHT, fatture_id__isnull=False
+        )
+    )
+    if not invoices:
+        return 0
+    try:
+        backend = backend_for_tenant(invoices[0].tenant)
+        statuses = backend.einvoice_statuses({i.fatture_id: i.ei_recipient for i in invoices if i.fatture_id})
+    except ServiceError as exc:
+        later = now + timedelta(seconds=max(float(exc.retry_after or 0), 900))
+        Invoice.objects.filter(id__in=[i.id for i in invoices]).update(ei_next_at=later)
+        return 0
+    changed = 0
+    for invoice in invoices:
+        status = statuses.get(invoice.fatture_id or 0)
+        if status is None or (
+            invoice.ei_next_at and invoice.ei_next_at > now and status.outcome == EInvoiceOutcome.IN_FLIGHT
+        ):
+            continue  # not shown, or not due and unchanged: its schedule stays
+        changed += record_status(invoice, status, backend, now) != EI.IN_FLIGHT
+    return changed
+
+
+def einvoices_look_now(*, company_id: int, document_ids: list[int]) -> int:
+    """A webhook said these documents changed: look at them on the next tracking pass."""
+    return Invoice.objects.filter(company_id=company_id, fatture_id__in=document_ids, ei_state=EI.IN_FLIGHT).update(
+        ei_next_at=timezone.now()
+    )
+
+
+def resend_window_ends(invoice: Invoice) -> datetime | None:
+    return invoice.ei_rejected_at + RESEND_WINDOW if invoice.ei_rejected_at else None
+
+
+def buyer_entity(entity: dict, buyer: object | None) -> dict:
+    """The customer data with what the seller recorded about the buyer: VAT number, codice fiscale,
+    SdI code, PEC (what an e-invoice needs and the marketplaces never give, docs/tax.md §1.2)."""
+    if buyer is None:
+        return entity
+    extra = {
+        "vat_number": getattr(buyer, "vat_number", ""),
+        "tax_code": getattr(buyer, "codice_fiscale", ""),
+        "ei_code": getattr(buyer, "sdi_code", ""),
+        "certified_email": getattr(buyer, "pec", ""),
+    }
+    return {**entity, **{key: value for key, value in extra.items() if value}}
+
+
+# --- fixing and sending again -------------------------------------------------------------------
+
+
+def _draft_from_issued(invoice: Invoice, backend: AccountingBackend) -> InvoiceDraft:
+    """The invoice as it was issued (its stored lines and notes: nothing is re-decided), with the
+    buyer's data as the seller has now corrected it."""
+    order = invoice.order
+    paid = order.paid_at or order.ordered_at
+    seller = settings_for(invoice.tenant)
+    lines = tuple(
+        DraftLine(
+            product_id=line.product_id,
+            name=line.product_name,
+            description=line.description,
+            gross_price=line.gross,
+            vat_id=line.vat_id,
+        )
+        for line in invoice.lines.all()
+    )
+    assert invoice.sent_client_id is not None and invoice.invoice_date is not None and invoice.total is not None
+    return InvoiceDraft(
+        client_id=invoice.sent_client_id,
+        entity=buyer_entity(customer_data(order), buyer_for(order)),
+        date=invoice.invoice_date,
+        currency="EUR",
+        visible_subject=backend.invoice_subject or invoice.marker,
+        marker=invoice.marker,
+        lines=lines,
+        total=invoice.total - invoice.stamp_duty if seller.stamp_duty_recharged else invoice.total,
+        paid_date=timezone.localtime(paid).date(),
+        notes=invoice.notes,
+        stamp_duty=invoice.stamp_duty,
+        numeration=invoice.series,
+        electronic=True,
+        payment_method=backend.payment_code(order.payment_method, seller.payment_method_codes),
+    )
+
+
+def einvoice_resend(*, invoice: Invoice) -> bool:
+    """The seller corrected what SdI refused (the buyer's data): the e-invoice is rewritten with it
+    (docs §8.4: only a discarded or unsent document may change; a delivered one is corrected by a
+    credit note) and goes back to be verified and sent. False when it is not waiting for a fix."""
+    if invoice.ei_state not in (EI.REJECTED, EI.INVALID) or invoice.fatture_id is None:
+        return False
+    backend = backend_for_tenant(invoice.tenant)
+    if backend.check_einvoice_buyer(buyer_entity(customer_data(invoice.order), buyer_for(invoice.order))).problems:
+        raise PlanError("einvoice_buyer_incomplete")
+    backend.update_invoice(invoice.fatture_id, _draft_from_issued(invoice, backend))
+    return bool(
+        Invoice.objects.filter(id=invoice.id, ei_state__in=[EI.REJECTED, EI.INVALID]).update(
+            ei_state=EI.TO_SEND, ei_next_at=None, ei_code="", ei_message="", ei_hint=""
+        )
+    )
