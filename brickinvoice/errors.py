@@ -234,7 +234,7 @@ CATALOGUE: dict[str, Entry] = {
     ),
     # Credit notes (issue 14)
     "credit_note_exceeds_invoice": Entry(
-        _("You asked to credit {amount} {currency} of {part}, but only {left} {currency} is left to credit on it."),
+        _("You asked to credit {amount} of {part}, but only {left} is left to credit on it."),
         _(
             "A credit note can only reverse what the invoice charged and earlier credit notes have not credited yet. "
             "Enter at most what is left; a refund beyond that is not a correction of this invoice."

@@ -23,25 +23,22 @@ from .errors import FatturePermissionDenied, FattureScopeMissing
 DOC_TYPE = "credit_note"
 
 
-def _ei_data(draft: CreditNoteDraft) -> JSON:
-    if draft.e_invoice:
-        return ei_data_credit_note(
-            payment_method=draft.ei_payment_method,
-            invoice_number=draft.original_number,
-            invoice_date=draft.original_date,
-        )
-    return {"invoice_number": draft.original_number, "invoice_date": draft.original_date.isoformat()}
-
-
 def credit_note_payload(draft: CreditNoteDraft) -> JSON:
-    """The create body: an invoice body (fatture/documents.py ``invoice_payload``) of type
-    ``credit_note`` with the link to the original in ``ei_data``."""
+    """The create body: an invoice body (fatture/documents.py ``invoice_payload``: for an e-invoice
+    also ``e_invoice``, the buyer as SDI needs it and ``ei_data.payment_method``) of type
+    ``credit_note``, with the original's number and date added to ``ei_data``."""
     body = invoice_payload(draft.document)
     data = body["data"]
     data["type"] = DOC_TYPE
-    data["ei_data"] = _ei_data(draft)
-    if draft.e_invoice:
-        data["e_invoice"] = True
+    link = {"invoice_number": draft.original_number, "invoice_date": draft.original_date.isoformat()}
+    if draft.document.electronic:
+        # The checked builder: both are required on a credit-note e-invoice (API 2.1.0).
+        link = ei_data_credit_note(
+            payment_method=draft.document.payment_method,
+            invoice_number=draft.original_number,
+            invoice_date=draft.original_date,
+        )
+    data["ei_data"] = {**(data.get("ei_data") or {}), **link}
     return body
 
 

@@ -120,17 +120,14 @@ class InvoiceDraft:
 @dataclass(frozen=True)
 class CreditNoteDraft:
     """One credit note as invoicing wants it (design §4 step 8): ``document`` carries what a credit
-    note shares with an invoice (customer, date, lines as positive amounts credited, marker,
-    notes); ``original_number`` / ``original_date`` link it to the invoice it corrects (in the
-    e-invoice data when it is one, docs/providers/fatture-in-cloud.md §16). ``e_invoice`` and
-    ``ei_payment_method`` repeat the original's e-invoice choice (the e-invoicing hook in
-    invoicing/creditnotes.py decides them)."""
+    note shares with an invoice (customer, date, lines as positive amounts credited, marker, notes,
+    and whether it is an e-invoice with its payment code, as its invoice was);
+    ``original_number`` / ``original_date`` link it to the invoice it corrects (in the e-invoice
+    data, docs/providers/fatture-in-cloud.md §16)."""
 
     document: InvoiceDraft
     original_number: str
     original_date: dt.date
-    e_invoice: bool = False
-    ei_payment_method: str = ""
 
 
 @dataclass(frozen=True)

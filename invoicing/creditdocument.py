@@ -1,5 +1,6 @@
 """The document a credit note becomes: the accounting-neutral draft (the invoice's own customer and
-lines, the link to the original, the Italian wording) and the hooks e-invoicing will fill."""
+lines, the link to the original, the Italian wording, an e-invoice when its invoice was one) and
+the hook for sending it to SdI."""
 
 from __future__ import annotations
 
@@ -7,14 +8,17 @@ from datetime import date
 
 from django.utils import formats, translation
 
+from accounts.services import settings_for
 from taxes.wording import conversion_note
 
 from .accounting import AccountingBackend, CreditNoteDraft, DraftLine, InvoiceDraft
 from .creditmodels import CreditNote
 from .creditplan import CreditPlan, credit_note_text
 from .customers import customer_code, customer_data, customer_sync
+from .einvoicing import buyer_entity
 from .models import CustomerLink, Invoice
 from .plan import INVOICE_LANGUAGE
+from .taxcontext import buyer_for
 
 
 def credit_note_client_id(invoice: Invoice, backend: AccountingBackend) -> int:
@@ -34,28 +38,36 @@ def credit_note_client_id(invoice: Invoice, backend: AccountingBackend) -> int:
 # --- the e-invoicing hook ------------------------------------------------------------------------
 
 
-def einvoice_choice(invoice: Invoice) -> tuple[bool, str]:
-    """Hook for e-invoicing (design §4 step 7, being built on the lead's branch): whether this
-    credit note is an e-invoice — as its invoice was — and the ModalitaPagamento it repeats.
-    Invoices do not record that yet, so credit notes are plain documents for now; their
-    ``ei_data`` still names the original (harmless on a plain document, required on an
-    e-invoice: fatture/creditnotes.py)."""
-    return False, ""
+def einvoice_choice(invoice: Invoice, backend: AccountingBackend) -> tuple[bool, str]:
+    """Whether the credit note is an e-invoice — exactly when its invoice was created as one
+    (``Invoice.ei_state``, invoicing/einvoicing.py): a credit note corrects a document in its own
+    kind, never re-decides it — and the payment code (ModalitaPagamento) the invoice carried."""
+    if invoice.ei_state == Invoice.EInvoice.NONE:
+        return False, ""
+    seller = settings_for(invoice.tenant)
+    return True, backend.payment_code(invoice.order.payment_method, seller.payment_method_codes)
 
 
 def credit_note_after_issue(*, credit_note: CreditNote, backend: AccountingBackend) -> None:
-    """Hook for e-invoicing: once invoices are sent to SDI, a credit note of an e-invoice is
-    verified and sent once the same way and its ``ei_status`` followed (fatture/einvoice.py has the
-    calls; the send endpoint takes any issued document, docs/providers/fatture-in-cloud.md §8.3).
-    Until then the credit note waits in Fatture in Cloud, where a seller with e-invoicing sends it."""
+    """The hook for sending to SdI. An e-invoice credit note is created with its link to the
+    original (``ei_data``) and recorded as ``electronic``; nothing sends it yet: the seller sends
+    it from Fatture in Cloud (the order page says so). invoicing/einvoicing.py sends and follows
+    *invoices* (``Invoice.ei_*``); to do the same for credit notes it needs those fields on
+    ``CreditNote`` (or a shared e-invoice row) and this hook to set ``to_send`` when the seller's
+    mode is "send" — the send endpoint takes any issued document (docs/providers/
+    fatture-in-cloud.md §8.3, [unconfirmed] for credit notes), and SdI refuses a credit note dated
+    before its invoice (00418), which invoicing/creditnotes.py never creates."""
 
 
 # --- the draft -----------------------------------------------------------------------------------
 
 
-def credit_note_draft(*, invoice: Invoice, plan: CreditPlan, client_id: int, marker: str, day: date) -> CreditNoteDraft:
+def credit_note_draft(
+    *, invoice: Invoice, plan: CreditPlan, client_id: int, marker: str, day: date, backend: AccountingBackend
+) -> CreditNoteDraft:
     """The accounting-neutral credit note: the original invoice's customer and lines (as positive
-    amounts credited), dated ``day``, linked to the invoice by number and date."""
+    amounts credited), dated ``day``, linked to the invoice by number and date; an e-invoice when
+    the invoice was one, with the buyer's data as the seller recorded it (as the invoice had)."""
     order = invoice.order
     invoice_date = invoice.invoice_date or day
     with translation.override(INVOICE_LANGUAGE):
@@ -66,10 +78,11 @@ def credit_note_draft(*, invoice: Invoice, plan: CreditPlan, client_id: int, mar
         # The invoice's own rate, stated like on the invoice (docs/tax.md §9).
         rate = invoice.fx_rate.normalize()  # stored to 6 places; printed as the ECB quotes it
         notes.append(conversion_note(plan.original_total, currency, rate, invoice.fx_rate_date))
-    e_invoice, payment_method = einvoice_choice(invoice)
+    electronic, payment_method = einvoice_choice(invoice, backend)
+    entity = customer_data(order)
     document = InvoiceDraft(
         client_id=client_id,
-        entity=customer_data(order),
+        entity=buyer_entity(entity, buyer_for(order)) if electronic else entity,
         date=day,
         currency="EUR",
         visible_subject=f"Nota di credito — {order.get_marketplace_display()} {order.marketplace_order_id}",
@@ -88,11 +101,7 @@ def credit_note_draft(*, invoice: Invoice, plan: CreditPlan, client_id: int, mar
             )
             for line in plan.lines
         ),
+        electronic=electronic,
+        payment_method=payment_method,
     )
-    return CreditNoteDraft(
-        document=document,
-        original_number=invoice.display_number,
-        original_date=invoice_date,
-        e_invoice=e_invoice,
-        ei_payment_method=payment_method,
-    )
+    return CreditNoteDraft(document=document, original_number=invoice.display_number, original_date=invoice_date)

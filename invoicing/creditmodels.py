@@ -92,6 +92,8 @@ class CreditNote(models.Model):
     total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)  # EUR
     original_total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     full = models.BooleanField(default=False)  # reverses the whole invoice (storno totale)
+    # Created as an e-invoice, as its invoice was (invoicing/creditdocument.py: the SdI hook).
+    electronic = models.BooleanField(default=False)
     api_calls = models.PositiveIntegerField(default=0)
     issued_at = models.DateTimeField(null=True, blank=True)
     error_code = models.CharField(max_length=60, blank=True)

@@ -145,8 +145,9 @@ def _submit(note: CreditNote) -> None:
         raise refusal
     client_id = credit_note_client_id(invoice, backend)
     marker = f"BrickInvoice credit note {note.public_id}"
+    draft = credit_note_draft(invoice=invoice, plan=plan, client_id=client_id, marker=marker, day=day, backend=backend)
     _commit_attempt(note, plan, marker=marker, client_id=client_id, day=day, company_id=backend.company_id)
-    draft = credit_note_draft(invoice=invoice, plan=plan, client_id=client_id, marker=marker, day=day)
+    CreditNote.objects.filter(id=note.id).update(electronic=draft.document.electronic)
     try:
         with company_write_lock(backend.company_id):
             document = backend.create_credit_note(draft)
@@ -301,12 +302,14 @@ def _record_failure(
     refund_attempt: bool = False,
     state: str | None = None,
 ) -> None:
-    text = describe(code, **(params or {}))
+    # A message with parameters is stored as worded now; one without is worded when shown, in the
+    # reader's language (ErrorBox.from_row).
+    text = describe(code, **params) if params else None
     changes: dict[str, object] = dict(
         state=state or (K.NEEDS_ATTENTION if permanent else K.FAILED),
         error_code=code,
-        error_message=text.message,
-        error_hint=text.hint,
+        error_message=text.message if text else "",
+        error_hint=text.hint if text else "",
         error_detail=(detail or "")[:2000],
         next_attempt_at=timezone.now() + timedelta(seconds=retry_in) if retry_in else None,
     )

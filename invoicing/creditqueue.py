@@ -30,8 +30,6 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from brickinvoice.errors import describe
-
 from .accounting import wait_before_invoice
 from .creditmodels import CreditNote
 from .queueing import CLAIM_LEASE, QUEUED_LEASE
@@ -97,9 +95,9 @@ def in_flight(*, now: datetime) -> int:
 def _wait_for_quota(head: Head, wait: float, now: datetime) -> None:
     later = now + timedelta(seconds=wait)
     CreditNote.objects.filter(id=head.id, state=K.FAILED).update(next_attempt_at=later)
-    text = describe("fatture_quota")
+    # The code only: the page words it in the reader's language (ErrorBox.from_row).
     CreditNote.objects.filter(id=head.id, state=K.PENDING).update(
-        next_attempt_at=later, error_code="fatture_quota", error_message=text.message, error_hint=text.hint
+        next_attempt_at=later, error_code="fatture_quota", error_message="", error_hint=""
     )
 
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from brickinvoice.errors import describe
+from brickinvoice.templatetags.money import format_money
 
 from .creditmodels import CreditNote, CreditNoteLine
 from .creditplan import PARTS, Credited, OriginalLine, PartAmounts, left_on_lines, left_per_part
@@ -117,12 +118,12 @@ def check_amounts(invoice: Invoice, amounts: PartAmounts, *, exclude: int | None
     available = available_parts(invoice, exclude=exclude)
     for part in PARTS:
         if amounts.of(part) > available.of(part):
+            currency = invoice.original_currency or invoice.currency or "EUR"
             raise CreditRefused(
                 "credit_note_exceeds_invoice",
                 part=part_label(part),
-                amount=f"{amounts.of(part):.2f}",
-                left=f"{available.of(part):.2f}",
-                currency=invoice.original_currency or invoice.currency or "EUR",
+                amount=format_money(amounts.of(part), currency),
+                left=format_money(available.of(part), currency),
             )
 
 
@@ -178,10 +179,9 @@ def credit_note_open(*, invoice: Invoice, event: RefundEvent) -> CreditNote | No
 
 
 def _question(code: str) -> dict[str, str]:
-    if not code:
-        return {}
-    text = describe(code)
-    return {"error_code": code, "error_message": text.message, "error_hint": text.hint}
+    """Only the code: a question has no parameters, so the page words it in the reader's language
+    (``ErrorBox.from_row`` describes a code whose message was not stored)."""
+    return {"error_code": code} if code else {}
 
 
 def _supersede_older(note: CreditNote, family: str) -> None:

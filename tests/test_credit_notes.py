@@ -290,7 +290,7 @@ def test_a_manual_refund_of_more_than_was_invoiced_is_refused(seller, fake, owne
     with pytest.raises(CreditRefused) as refused:
         credit_note_request(invoice=invoice, amounts=PartAmounts(shipping=D("5.01")), reason="", user=owner)
     assert refused.value.code == "credit_note_exceeds_invoice"
-    assert "only 5.00 EUR is left" in refused.value.message
+    assert "only €5.00 is left" in refused.value.message
     assert CreditNote.objects.count() == 0
 
 
@@ -449,3 +449,17 @@ def test_a_credit_note_that_cannot_be_made_may_be_given_up_with_a_reason(seller,
     note.refresh_from_db()
     assert note.state == K.SKIPPED
     assert creditrequests.available_parts(invoice).goods == D("12.50")  # its amounts are free again
+
+
+def test_the_credit_note_of_an_e_invoice_is_an_e_invoice_linked_to_it(seller, fake, owner):
+    order = make_order(seller, payment_method="PayPal (Onsite)")
+    invoice = invoiced(order)
+    Invoice.objects.filter(id=invoice.id).update(ei_state=Invoice.EInvoice.DELIVERED)
+    invoice.refresh_from_db()
+    credit_note_request(invoice=invoice, amounts=PartAmounts(shipping=D("5.00")), reason="", user=owner)
+    [note] = run_credit_notes()
+
+    data = credit_posts(fake)[0]["data"]
+    assert data["e_invoice"] is True and note.electronic
+    assert data["ei_data"] == {"payment_method": "MP08", "invoice_number": "1/A", "invoice_date": "2026-03-02"}
+    assert data["entity"]["ei_code"] == "0000000"  # the buyer as SdI needs it, as on the invoice

@@ -22,9 +22,20 @@ MARKER = "BrickInvoice credit note 5d0c"
 def draft(client_id: int, customer: dict, *, e_invoice: bool) -> CreditNoteDraft:
     line = DraftLine(product_id=None, name="LEGO parts", description="", gross_price=Decimal("10.00"), vat_id=0)
     document = InvoiceDraft(
-        client_id, customer, ON, "EUR", "Nota di credito", MARKER, (line,), Decimal("10.00"), ON, notes="Storno"
+        client_id,
+        customer,
+        ON,
+        "EUR",
+        "Nota di credito",
+        MARKER,
+        (line,),
+        Decimal("10.00"),
+        ON,
+        notes="Storno",
+        electronic=e_invoice,
+        payment_method="MP08" if e_invoice else "",
     )
-    return CreditNoteDraft(document, "1", ON, e_invoice=e_invoice, ei_payment_method="MP08" if e_invoice else "")
+    return CreditNoteDraft(document, "1", ON)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from decimal import Decimal as D
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from invoicing.creditdetect import credit_notes_detect
 from invoicing.creditmodels import CreditNote
@@ -53,7 +54,7 @@ def test_refunding_more_than_was_invoiced_is_refused_with_a_clear_message(seller
     invoiced(order)
     response = post_refund(owner_client, order, goods="12.51")
 
-    assert "You asked to credit 12.51 EUR of goods, but only 12.50 EUR is left to credit on it." in (
+    assert "You asked to credit €12.51 of goods, but only €12.50 is left to credit on it." in (
         response.content.decode()
     )
     assert not CreditNote.objects.exists()
@@ -152,3 +153,22 @@ def test_read_again_asks_the_marketplace_for_the_order(seller, owner_client, dja
     with mock.patch("invoicing.creditviews.reread_order") as task:
         owner_client.post(reverse("invoicing:order_reread", args=[order.public_id]))
     task.delay_on_commit.assert_called_once_with(order.id)
+
+
+def test_the_credit_notes_section_reads_in_italian(seller, fake, owner, client):
+    from tests.test_i18n import _english_sentences, _visible_text
+
+    owner.language = "it"
+    owner.save()
+    client.force_login(owner)
+    order = make_order(seller)
+    invoiced(order)
+    Order.objects.filter(id=order.id).update(status="on_hold", payment_status="Returned")
+    with translation.override("it"):  # the product's language in the import worker (LANGUAGE_CODE)
+        credit_notes_detect(order_ids=[order.id])
+
+    for name, args in (("invoicing:order_preview", [order.public_id]), ("invoicing:dashboard", None)):
+        text = _visible_text(client.get(reverse(name, args=args)).content.decode())
+        assert "Note di credito" in text or "nota di credito" in text.lower()
+        leftovers = [fragment for fragment in _english_sentences() if fragment in text]
+        assert not leftovers, leftovers[:5]
