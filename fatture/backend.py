@@ -28,6 +28,7 @@ from invoicing.accounting import (
     RegisterDraft,
     slot_label,
 )
+from taxes.payments import payment_method_code
 
 from . import creditnotes, documents, sdi
 from .cache import REFUSAL_MEMORY, catalogue_cache_clear, missing_products_key, refusal_reread_key
@@ -36,7 +37,7 @@ from .client import FattureClient
 from .company import company_info
 from .connection import PACKAGE_KEY, connection_for, connection_issue
 from .einvoice import document_update, einvoice_error_reason, einvoice_send, einvoice_statuses, einvoice_verify
-from .einvoice_data import einvoice_entity, payment_method_code
+from .einvoice_data import einvoice_entity
 from .errors import FattureAuthFailed, FattureNotConnected, NoCompanySelected
 from .mapping import mapping_check, mapping_for, mapping_health_issue, slot_products
 from .models import FattureConnection
@@ -190,8 +191,8 @@ class FattureBackend:
 
     # -- e-invoicing (docs/providers/fatture-in-cloud.md §8) ----------------------------------------
 
-    def capabilities(self) -> Capabilities:
-        info = company_info(self.client)
+    def capabilities(self, *, fresh: bool = False) -> Capabilities:
+        info = company_info(self.client, fresh=fresh)
         return Capabilities(e_invoice=info.e_invoice, receipts=info.receipts_allowed, plan=info.plan)
 
     def check_einvoice_buyer(self, entity: dict[str, Any]) -> BuyerCheck:

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from stdnum.it import codicefiscale, iva
 
 from brickinvoice.errors import Text
+from taxes.payments import MP_CODES
 
 from .sdi import FOREIGN_CODE, NO_CHANNEL_CODE
 
@@ -231,12 +232,10 @@ def einvoice_entity(data: dict) -> BuyerFields:
 
 # --- ei_data ---------------------------------------------------------------------------------------
 
-_MP = re.compile(r"^MP(0[1-9]|1[0-9]|2[0-3])$")
-
 
 def _payment_method(code: str) -> str:
     code = str(code or "").strip().upper()
-    if not _MP.match(code):
+    if code not in MP_CODES:
         raise ValueError(f"not a FatturaPA ModalitaPagamento code (MP01…MP23): {code!r}")
     return code
 
@@ -264,61 +263,3 @@ def credit_note_date_problem(*, credit_note_date: date, invoice_date: date) -> P
     if credit_note_date < invoice_date:
         return Problem("00418", _("The credit note is dated before the invoice it corrects."), "date")
     return None
-
-
-# --- marketplace payment methods → ModalitaPagamento ---------------------------------------------
-
-
-class PaymentKind(models.TextChoices):
-    CARD = "card", _("Card")
-    PAYPAL = "paypal", _("PayPal")
-    BANK_TRANSFER = "bank_transfer", _("Bank transfer")
-    CASH_ON_DELIVERY = "cash_on_delivery", _("Cash on delivery")
-    CASH = "cash", _("Cash")
-    CHEQUE = "cheque", _("Cheque")
-    OTHER = "other", _("Other or unknown")
-
-
-# The default table (the lead makes it per tenant). FiC's own PrestaShop module uses MP08 for card
-# payments, MP01 cash, MP02 cheque and MP05 bank transfer (docs §8.1, src: PS). PayPal is a
-# payment card / e-money account: MP08, as common practice. Cash on delivery is cash paid to the
-# courier: MP01. Unknown gets MP08 too: FatturaPA has no "other" code, SDI does not check the code
-# against reality (it is not among the rejection checks, docs §8.6), and marketplace orders are
-# overwhelmingly paid online by card or PayPal, so MP08 is the least wrong default.
-DEFAULT_MP_CODES: dict[str, str] = {
-    PaymentKind.CARD: "MP08",
-    PaymentKind.PAYPAL: "MP08",
-    PaymentKind.BANK_TRANSFER: "MP05",
-    PaymentKind.CASH_ON_DELIVERY: "MP01",
-    PaymentKind.CASH: "MP01",
-    PaymentKind.CHEQUE: "MP02",
-    PaymentKind.OTHER: "MP08",
-}
-
-# Marketplace wording → kind, first match wins: BrickLink's free text ("PayPal (Onsite)",
-# "Credit/Debit (Powered by Stripe)", "IBAN", "Bank Transfer") and BrickOwl's payment_method_type
-# ("paypal_standard"); see docs/providers/bricklink.md and brickowl.md.
-_KIND_WORDS = (
-    (PaymentKind.PAYPAL, ("paypal",)),
-    (PaymentKind.CASH_ON_DELIVERY, ("cash on delivery", "cod", "contrassegno", "nachnahme")),
-    (PaymentKind.CARD, ("credit", "debit", "card", "stripe", "visa", "mastercard", "amex", "apple pay", "google pay")),
-    (PaymentKind.BANK_TRANSFER, ("bank", "iban", "transfer", "wire", "sepa", "bonifico")),
-    (PaymentKind.CHEQUE, ("cheque", "check", "money order", "assegno")),
-    (PaymentKind.CASH, ("cash", "contanti")),
-)
-
-
-def payment_kind(text) -> PaymentKind:
-    """The kind of a marketplace payment method name; ``OTHER`` when nothing matches."""
-    words = re.sub(r"[^a-z ]+", " ", str(text or "").lower().replace("_", " "))
-    padded = f" {' '.join(words.split())} "
-    for kind, needles in _KIND_WORDS:
-        if any(f" {needle} " in padded or (len(needle) > 3 and needle in padded) for needle in needles):
-            return kind
-    return PaymentKind.OTHER
-
-
-def payment_method_code(text, *, table: dict[str, str] | None = None) -> str:
-    """The ModalitaPagamento code for a marketplace payment method (``table`` overrides the default)."""
-    kind = payment_kind(text)
-    return _payment_method(({**DEFAULT_MP_CODES, **(table or {})}).get(kind, DEFAULT_MP_CODES[PaymentKind.OTHER]))

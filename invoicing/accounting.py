@@ -273,8 +273,9 @@ class AccountingBackend(Protocol):
 
     # -- e-invoicing (docs/providers/fatture-in-cloud.md §8) --
 
-    def capabilities(self) -> Capabilities:
-        """What the account's plan allows (e-invoicing, the corrispettivi register); cached."""
+    def capabilities(self, *, fresh: bool = False) -> Capabilities:
+        """What the account's plan allows (e-invoicing, the corrispettivi register); cached unless
+        ``fresh`` (the seller says the plan changed)."""
 
     def check_einvoice_buyer(self, entity: dict[str, Any]) -> BuyerCheck:
         """Whether an e-invoice can be built for the buyer described by ``entity`` (no call)."""

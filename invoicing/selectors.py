@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db.models import Count, Min, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Tenant
+from accounts.models import SellerSettings, Tenant
 from accounts.services import settings_for
 from brickinvoice.errors import ErrorBox, ServiceError, describe
 from marketplaces.models import Order
+from taxes.thresholds import OSS_THRESHOLD
 
 from . import decisions
 from .accounting import backend_for_tenant, health_for_tenant
@@ -19,6 +22,7 @@ from .models import Invoice, OrderDecision
 from .plan import InvoicePlan, PlanError, build_plan, ineligibility_reason
 from .rules import seller_rules_for
 from .schedules import interval_of
+from .taxcontext import eu_b2c_total
 
 
 @dataclass
@@ -163,3 +167,66 @@ def order_question(*, order: Order) -> Question | None:
     if invoice is not None and invoice.state == Invoice.State.NEEDS_ATTENTION and invoice.error_code == DATA_HELD:
         return Question(DATA_HELD, problems or [invoice.error_detail], (K.INVOICE_AS_COMPUTED, K.SKIP, K.REREAD))
     return None
+
+
+# Show the threshold warning from this share of EUR 10,000 on.
+OSS_WARN_SHARE = Decimal("0.8")
+
+
+@dataclass(frozen=True)
+class OssPosition:
+    """The EU-wide distance sales to private buyers of this and last year against EUR 10,000
+    (docs/tax.md §3.2): what BrickInvoice invoiced plus what the seller declared from elsewhere."""
+
+    current_year: Decimal
+    previous_year: Decimal
+    threshold: Decimal
+    opted_in: bool
+
+    @property
+    def destination_vat(self) -> bool:
+        return self.opted_in or self.previous_year > self.threshold or self.current_year > self.threshold
+
+    @property
+    def near(self) -> bool:
+        return not self.destination_vat and self.current_year >= self.threshold * OSS_WARN_SHARE
+
+    @property
+    def percent(self) -> int:
+        return min(100, int(self.current_year * 100 / self.threshold))
+
+
+def oss_position(seller: SellerSettings) -> OssPosition:
+    year = timezone.localdate().year
+    return OssPosition(
+        current_year=eu_b2c_total(tenant_id=seller.tenant_id, year=year) + seller.oss_prior_current_year,
+        previous_year=eu_b2c_total(tenant_id=seller.tenant_id, year=year - 1) + seller.oss_prior_previous_year,
+        threshold=OSS_THRESHOLD,
+        opted_in=seller.oss_opted_in,
+    )
+
+
+@dataclass(frozen=True)
+class EInvoiceSummary:
+    """The dashboard's SdI section: how many e-invoices are in each state, and those refused."""
+
+    counts: list[tuple[str, int, str]]
+    refused: list[Invoice]
+
+    def __bool__(self) -> bool:
+        return any(n for _, n, _ in self.counts)
+
+
+def einvoice_summary(*, tenant: Tenant, limit: int = 10) -> EInvoiceSummary:
+    EI = Invoice.EInvoice
+    rows = Invoice.objects.filter(tenant=tenant).exclude(ei_state=EI.NONE)
+    by_state = dict(rows.order_by().values_list("ei_state").annotate(n=Count("id")))
+    counts = [
+        (str(label), by_state.get(value, 0), value) for value, label in EI.choices if value and by_state.get(value)
+    ]
+    refused = list(
+        rows.filter(ei_state__in=[EI.REJECTED, EI.INVALID])
+        .select_related("order")
+        .order_by("ei_rejected_at", "id")[:limit]
+    )
+    return EInvoiceSummary(counts=counts, refused=refused)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import creditviews, views
+from . import creditviews, settingsviews, views
 
 app_name = "invoicing"
 urlpatterns = [
@@ -14,6 +14,8 @@ urlpatterns = [
     path("orders/<uuid:public_id>/invoice-now", views.order_invoice_now, name="order_invoice_now"),
     path("orders/<uuid:public_id>/decide", views.order_decide, name="order_decide"),
     path("invoices/<uuid:public_id>/einvoice/resend", views.einvoice_resend, name="einvoice_resend"),
+    path("settings/tax", settingsviews.tax_settings, name="tax_settings"),
+    path("settings/einvoicing", settingsviews.einvoice_settings, name="einvoice_settings"),
     path("buyers/", views.buyer_list, name="buyer_list"),
     path("buyers/edit", views.buyer_edit, name="buyer_edit"),
     path("orders/<uuid:public_id>/credit-note", creditviews.credit_note_create, name="credit_note_create"),

@@ -49,6 +49,8 @@ def dashboard(request):
         "eligible_waiting": queueing.eligible_orders(tenant=tenant).count(),
         "sync_blocker": selectors.sync_blocker(health),
         "awaiting_confirmation": queueing.awaiting_confirmation(tenant=tenant),
+        "oss": selectors.oss_position(settings_for(tenant)),
+        "einvoices": selectors.einvoice_summary(tenant=tenant),
         "credit_counts": creditselectors.credit_counts(tenant=tenant),
         "credit_needs_seller": creditselectors.credit_notes_needing_seller(tenant=tenant),
     }

@@ -10,6 +10,8 @@ INVOICING_TENANT_VIEWS: set[str] = {
     "invoicing:retry_all_failed",
     "invoicing:buyer_list",
     "invoicing:buyer_edit",
+    "invoicing:tax_settings",
+    "invoicing:einvoice_settings",
 }
 
 

@@ -10,19 +10,16 @@ from hypothesis import strategies as st
 
 from fatture.documents import entity_fields
 from fatture.einvoice_data import (
-    DEFAULT_MP_CODES,
     BuyerKind,
-    PaymentKind,
     credit_note_date_problem,
     ei_data_credit_note,
     ei_data_invoice,
     einvoice_entity,
     foreign_tax_id,
-    payment_kind,
-    payment_method_code,
     sdi_entity_text,
     sdi_text,
 )
+from taxes.payments import DEFAULT_MP_CODES, PaymentKind, payment_kind, payment_method_code
 
 VALID_PIVA = "00743110157"
 VALID_CF = "RSSMRA85T10A562S"
@@ -183,8 +180,8 @@ def test_marketplace_payment_methods_map_to_mp_codes(text, kind, code):
 def test_the_mp_table_can_be_overridden_per_tenant():
     assert set(DEFAULT_MP_CODES) == set(PaymentKind.values)
     assert payment_method_code("Bitcoin", table={PaymentKind.OTHER: "MP05"}) == "MP05"
-    with pytest.raises(ValueError):
-        payment_method_code("PayPal", table={PaymentKind.PAYPAL: "PayPal"})
+    # A stored table that holds something else than a code never breaks an invoice: the default applies.
+    assert payment_method_code("PayPal", table={PaymentKind.PAYPAL: "PayPal"}) == "MP08"
 
 
 # --- SDI-safe text --------------------------------------------------------------------------------
