@@ -34,6 +34,9 @@ class CompanyForm(forms.Form):
         self.fields["company"].choices = [(c.id, c.label) for c in companies]
 
 
+ACCEPT_PREFIX = "accept_"
+
+
 class MappingForm(forms.Form):
     """One select per slot (product name, code and VAT rate) plus the fixed invoice subject."""
 
@@ -59,6 +62,12 @@ class MappingForm(forms.Form):
                         _("%(product)s — not found in Fatture") % {"product": current.product_name},
                     )
                 )
+            self.fields[f"{ACCEPT_PREFIX}{slot.value}"] = forms.BooleanField(
+                label=_("Use it anyway"),
+                required=False,
+                initial=bool(current and current.mismatch_accepted),
+                help_text=_("Each line still takes the VAT type its treatment needs."),
+            )
             self.fields[slot.value] = forms.ChoiceField(
                 label=slot.label,
                 choices=slot_choices,
@@ -81,6 +90,10 @@ class MappingForm(forms.Form):
 
     def slot_choices(self) -> dict[str, int | None]:
         return {slot.value: int(v) if (v := self.cleaned_data.get(slot.value)) else None for slot in Slot}
+
+    def accepted(self) -> set[str]:
+        """The slots whose VAT mismatch the seller accepts."""
+        return {slot.value for slot in Slot if self.cleaned_data.get(f"{ACCEPT_PREFIX}{slot.value}")}
 
     def slot_fields(self):
         return [self[slot.value] for slot in Slot]

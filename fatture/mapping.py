@@ -109,9 +109,16 @@ def mapping_for(*, tenant: Tenant | None, connection: FattureConnection | None =
 
 @transaction.atomic
 def mapping_save(
-    *, connection: FattureConnection, choices: dict[str, int | None], products: list[Product], subject: str | None
+    *,
+    connection: FattureConnection,
+    choices: dict[str, int | None],
+    products: list[Product],
+    subject: str | None,
+    accepted: set[str] | None = None,
 ) -> None:
-    """Store the product chosen for each slot (None clears it) with a snapshot of the product."""
+    """Store the product chosen for each slot (None clears it) with a snapshot of the product.
+    ``accepted``: the slots whose VAT mismatch the seller accepts; an acceptance holds only for the
+    product it was given for, so choosing another product asks again."""
     company_id = require_company(connection)
     by_id = {p.id: p for p in products}
     for slot, product_id in choices.items():
@@ -125,8 +132,11 @@ def mapping_save(
             if mapping and mapping.product_id == int(product_id):
                 continue  # unchanged; mapping_check keeps reporting it as not found
             raise ServiceError(code="product_not_found", product_id=product_id, slot=slot_label(slot))
+        same_product = mapping is not None and mapping.product_id == product.id
         mapping = mapping or ProductMapping(tenant=connection.tenant, company_id=company_id, slot=slot)
         snapshot(mapping, product)
+        if accepted is not None:
+            mapping.mismatch_accepted = same_product and slot in accepted
         mapping.save()
     refusals_forget(company_id=company_id)
     if subject is not None:
@@ -165,6 +175,8 @@ def mapping_check(*, tenant: Tenant) -> list[ErrorBox]:
             )
             continue
         expected = expectations[slot]
+        if mapping.mismatch_accepted:
+            continue
         if not vat_matches(expected=expected, value=product.vat_value, ei_type=product.vat_ei_type):
             issues.append(
                 ErrorBox.of(

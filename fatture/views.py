@@ -7,9 +7,11 @@ may look at the connect and mapping pages.
 import logging
 import secrets
 import time
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.forms import BoundField
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -27,8 +29,9 @@ from . import catalogue as catalogue_svc
 from . import connection as connection_svc
 from . import mapping as mapping_svc
 from . import oauth, webhooks
-from .forms import BackendForm, CompanyForm, MappingForm, PreRegistrationRequestForm
+from .forms import ACCEPT_PREFIX, BackendForm, CompanyForm, MappingForm, PreRegistrationRequestForm
 from .models import FattureConnection
+from .vat_needs import vat_need_create, vat_needs
 
 logger = logging.getLogger("fatture.views")
 STATE_SESSION_KEY = "fatture_oauth_state"
@@ -214,6 +217,7 @@ def mapping(request):
                 choices=form.slot_choices(),
                 products=products,
                 subject=form.cleaned_data["invoice_subject"],
+                accepted=form.accepted(),
             )
         except ServiceError as exc:
             context["err"] = ErrorBox.from_exception(exc)
@@ -221,13 +225,58 @@ def mapping(request):
             messages.success(request, _("Product mapping saved."))
             return redirect("fatture:mapping")
     expected = mapping_svc.expected_vat(tenant=request.tenant)
-    context.update(
-        form=form,
-        products=products,
-        issues=mapping_svc.mapping_check(tenant=request.tenant),
-        rows=[(field, expected[field.name].label, field.name in required) for field in form.slot_fields()],
-    )
+    issues = mapping_svc.mapping_check(tenant=request.tenant)
+    mismatched = {i.at for i in issues if i.code == "vat_rate_mismatch"}
+    rows = [
+        MappingRow(
+            field=field,
+            expected=expected[field.name].label,
+            required=field.name in required,
+            accept=form[f"{ACCEPT_PREFIX}{field.name}"]
+            if field.name in mismatched or (field.name in mappings and mappings[field.name].mismatch_accepted)
+            else None,
+        )
+        for field in form.slot_fields()
+    ]
+    try:
+        needs = vat_needs(tenant=request.tenant, connection=connection)
+    except ServiceError:
+        needs = []  # the VAT-type list cannot be read now; the catalogue error shows above if it persists
+    context.update(form=form, products=products, issues=issues, rows=rows, vat_needs=needs)
     return render(request, "fatture/mapping.html", context)
+
+
+@dataclass(frozen=True)
+class MappingRow:
+    field: BoundField
+    expected: str
+    required: bool
+    accept: BoundField | None
+
+
+@owner_required
+@require_POST
+def vat_type_create(request):
+    """Create, in the seller's Fatture company, a 0 % VAT type the invoices need (vat_needs.py)."""
+    connection = connection_svc.connection_for(tenant=request.tenant)
+    problem = connection_svc.connection_issue(connection=connection)
+    if problem or connection is None:
+        messages.error(request, (problem or ErrorBox.of("fatture_not_connected")).message)
+        return redirect("fatture:mapping")
+    natura = request.POST.get("natura", "")
+    try:
+        created = vat_need_create(tenant=request.tenant, connection=connection, natura=natura)
+    except ValueError as exc:
+        raise Http404(_("This VAT type is not one your invoices need.")) from exc
+    except ServiceError as exc:
+        messages.error(request, f"{exc.text.message} {exc.text.hint}".strip())
+    else:
+        messages.success(
+            request,
+            _("VAT type %(natura)s is in your Fatture in Cloud company (id %(id)s). Orders held for it are retried.")
+            % {"natura": natura, "id": created.id},
+        )
+    return redirect("fatture:mapping")
 
 
 @owner_required

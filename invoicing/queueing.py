@@ -69,6 +69,7 @@ SETUP_ERRORS = (
     "slot_not_mapped",
     "product_not_found",
     "vat_rate_mismatch",
+    "vat_type_missing",
 )
 
 
