@@ -45,7 +45,9 @@ def order_problems(order: Order) -> list[str]:
 
 
 @transaction.atomic
-def order_decide(*, order: Order, kind: str, reason: str, user: User | None, question_code: str = "") -> OrderDecision:
+def order_decide(
+    *, order: Order, kind: str, reason: str, user: User | None, question_code: str = "", numeration: str = ""
+) -> OrderDecision:
     """Record the seller's answer and act on it: the held invoice goes back to the queue (invoice
     as computed), is closed as not invoiced (skip), or waits for a fresh read of the order."""
     decision = OrderDecision.objects.create(
@@ -53,6 +55,7 @@ def order_decide(*, order: Order, kind: str, reason: str, user: User | None, que
         order=order,
         kind=kind,
         reason=reason.strip()[:2000],
+        numeration=numeration.strip()[:20] if kind == K.OWN_SERIES else "",
         payload_hash=order.payload_hash,
         question_code=question_code,
         decided_by=user,
@@ -62,7 +65,7 @@ def order_decide(*, order: Order, kind: str, reason: str, user: User | None, que
         return decision
     if kind == K.SKIP:
         skip_as_decided(invoice_id=invoice.id, decision=decision)
-    elif kind in (K.INVOICE_AS_COMPUTED, K.DATE_TODAY):
+    elif kind in (K.INVOICE_AS_COMPUTED, K.DATE_TODAY, K.OWN_SERIES):
         invoice_retry(invoice=invoice)
     return decision
 

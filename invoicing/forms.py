@@ -21,16 +21,34 @@ class DecisionForm(forms.Form):
         help_text=_("Why you decided so; it is kept with the order."),
     )
 
-    def __init__(self, *args, choices=(), **kwargs):
+    numeration = forms.RegexField(
+        label=_("Numbering series"),
+        regex=r"^[A-Za-z0-9/_-]{1,20}$",
+        required=False,
+        max_length=20,
+        help_text=_('Only for a separate series, e.g. "/R": up to 20 letters, digits, "/", "-" or "_".'),
+        error_messages={"invalid": _('Use up to 20 letters, digits, "/", "-" or "_".')},
+    )
+
+    def __init__(self, *args, choices=(), current_series: str = "", **kwargs):
         super().__init__(*args, **kwargs)
+        self.current_series = current_series
         if choices:
             allowed = set(choices)
-            self.fields["kind"].choices = [c for c in OrderDecision.Kind.choices if c[0] in allowed]
+            kind = self.fields["kind"]
+            assert isinstance(kind, forms.ChoiceField)
+            kind.choices = [c for c in OrderDecision.Kind.choices if c[0] in allowed]
 
     def clean(self):
         data = super().clean()
         if data.get("kind") == OrderDecision.Kind.SKIP and not (data.get("reason") or "").strip():
             self.add_error("reason", _("Say why it is not invoiced: your accountant will ask."))
+        if data.get("kind") == OrderDecision.Kind.OWN_SERIES:
+            series = (data.get("numeration") or "").strip()
+            if not series and "numeration" not in self.errors:
+                self.add_error("numeration", _("Name the numbering series the invoice goes in."))
+            elif series and series == self.current_series:
+                self.add_error("numeration", _("This is the store's own series: choose another one."))
         return data
 
 

@@ -151,7 +151,8 @@ def _invoice_submit(invoice: Invoice) -> None:
         computed_total=as_computed,
         invoice_date=dated_today,
     )
-    series = order.store.numeration
+    own_series = decision.numeration if decision and decision.kind == OrderDecision.Kind.OWN_SERIES else ""
+    series = own_series or order.store.numeration
     if not invoice.uncertain:
         _check_date_order(invoice, plan, backend.company_id, series)
     refusal = backend.known_refusal(slots=plan.slots)
@@ -174,7 +175,7 @@ def _invoice_submit(invoice: Invoice) -> None:
         )
         if found:
             logger.info("invoice %s: adopted existing document %s", invoice.id, found.id)
-            _mark_issued(invoice, found, plan, backend, choice)
+            _mark_issued(invoice, found, plan, backend, choice, series)
             return
 
     # Committed before the create call: what this attempt sends, for the look-up of a retry.
@@ -207,7 +208,7 @@ def _invoice_submit(invoice: Invoice) -> None:
         if explained is exc:
             raise
         raise explained from exc
-    _mark_issued(invoice, document, plan, backend, choice)
+    _mark_issued(invoice, document, plan, backend, choice, series)
 
 
 def _check_date_order(invoice: Invoice, plan: InvoicePlan, company_id: int, series: str) -> None:
@@ -228,7 +229,12 @@ def _check_date_order(invoice: Invoice, plan: InvoicePlan, company_id: int, seri
 
 
 def _mark_issued(
-    invoice: Invoice, document: Document, plan: InvoicePlan, backend: AccountingBackend, choice: EInvoiceChoice
+    invoice: Invoice,
+    document: Document,
+    plan: InvoicePlan,
+    backend: AccountingBackend,
+    choice: EInvoiceChoice,
+    series: str,
 ) -> None:
     _store_lines(invoice, plan)
     fx = plan.fx
@@ -244,7 +250,7 @@ def _mark_issued(
         fx_source=fx.source if fx else "",
         stamp_duty=plan.stamp_duty,
         region=plan.region.value,
-        series=invoice.order.store.numeration,
+        series=series,
         state=S.ISSUED,
         uncertain=False,
         fatture_id=document.id,

@@ -246,11 +246,14 @@ class OrderDecision(models.Model):
         SKIP = "skip", _("Do not invoice (handled outside BrickInvoice)")
         REREAD = "reread", _("Read the order again from the marketplace")
         DATE_TODAY = "date_today", _("Date the invoice today, stating the date of the sale")
+        OWN_SERIES = "own_series", _("Invoice it with its own date in a separate numbering series")
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="order_decisions")
     order = models.ForeignKey("marketplaces.Order", on_delete=models.CASCADE, related_name="decisions")
     kind = models.CharField(max_length=30, choices=Kind.choices)
     reason = models.TextField(blank=True)
+    # OWN_SERIES: the numbering series (sezionale) the invoice goes in.
+    numeration = models.CharField(max_length=20, blank=True)
     # The order's data when the seller decided: a later change of the order makes the decision lapse.
     payload_hash = models.CharField(max_length=64, blank=True)
     # What the question was (an error code of brickinvoice.errors), for the history.

@@ -145,6 +145,9 @@ def retrying_summary(*, tenant: Tenant) -> RetryingSummary:
     return RetryingSummary(aggregate["count"], aggregate["quota"], aggregate["next"])
 
 
+DATE_HELD = "invoice_date_out_of_order"
+
+
 @dataclass(frozen=True)
 class Question:
     """What an order asks the seller (invoicing/decisions.py), with the answers it allows."""
@@ -166,6 +169,8 @@ def order_question(*, order: Order) -> Question | None:
         return Question("order_data_invalid", problems, (K.SKIP, K.REREAD))
     if invoice is not None and invoice.state == Invoice.State.NEEDS_ATTENTION and invoice.error_code == DATA_HELD:
         return Question(DATA_HELD, problems or [invoice.error_detail], (K.INVOICE_AS_COMPUTED, K.SKIP, K.REREAD))
+    if invoice is not None and invoice.state == Invoice.State.NEEDS_ATTENTION and invoice.error_code == DATE_HELD:
+        return Question(DATE_HELD, [invoice.error_message], (K.DATE_TODAY, K.OWN_SERIES, K.SKIP))
     return None
 
 

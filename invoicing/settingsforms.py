@@ -139,3 +139,26 @@ class EInvoicingForm(forms.ModelForm):
         if commit:
             seller.save()
         return seller
+
+
+SERIES_PATTERN = r"^[A-Za-z0-9/_-]{0,20}$"
+
+
+class NumberingForm(forms.Form):
+    """The numbering series (sezionale) of each of the tenant's stores; empty: the company's default."""
+
+    def __init__(self, *args, stores, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stores = list(stores)
+        for store in self.stores:
+            self.fields[f"series_{store.id}"] = forms.RegexField(
+                label=f"{store.display_name} ({store.get_marketplace_display()})",
+                regex=SERIES_PATTERN,
+                required=False,
+                max_length=20,
+                initial=store.numeration,
+                error_messages={"invalid": _('Use up to 20 letters, digits, "/", "-" or "_".')},
+            )
+
+    def series(self) -> dict[int, str]:
+        return {store.id: (self.cleaned_data.get(f"series_{store.id}") or "").strip() for store in self.stores}

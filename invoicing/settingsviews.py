@@ -10,13 +10,14 @@ from accounts.access import owner_required
 from accounts.choices import ItalianConsumerPolicy
 from accounts.services import settings_for
 from brickinvoice.errors import ErrorBox, ServiceError
+from marketplaces.models import StoreConnection
 from taxes.questions import ACCOUNTANT_QUESTIONS
 
 from .accounting import Capabilities, backend_for_tenant
 from .models import Invoice
 from .queueing import reopen
 from .selectors import oss_position
-from .settingsforms import EInvoicingForm, TaxProfileForm
+from .settingsforms import EInvoicingForm, NumberingForm, TaxProfileForm
 from .tasks import kick_dispatcher
 
 # Invoices held by the e-invoicing choices: a new choice may let them through.
@@ -77,3 +78,17 @@ def _release_held(tenant) -> int:
         tenant=tenant, state=Invoice.State.NEEDS_ATTENTION, uncertain=False, error_code__in=HELD_BY_EINVOICING
     )
     return reopen(held)
+
+
+@owner_required
+def numbering_settings(request):
+    """Each store's numbering series (sezionale), sent as the document's ``numeration``. A change
+    applies to the invoices issued from now on; numbers follow dates within each series."""
+    stores = StoreConnection.objects.filter(tenant=request.tenant).order_by("marketplace", "id")
+    form = NumberingForm(request.POST or None, stores=stores)
+    if request.method == "POST" and form.is_valid():
+        for store_id, series in form.series().items():
+            StoreConnection.objects.filter(tenant=request.tenant, id=store_id).update(numeration=series)
+        messages.success(request, _("Numbering saved. It applies to the invoices issued from now on."))
+        return redirect("invoicing:numbering_settings")
+    return render(request, "invoicing/settings_numbering.html", {"form": form})

@@ -16,6 +16,7 @@ urlpatterns = [
     path("invoices/<uuid:public_id>/einvoice/resend", views.einvoice_resend, name="einvoice_resend"),
     path("settings/tax", settingsviews.tax_settings, name="tax_settings"),
     path("settings/einvoicing", settingsviews.einvoice_settings, name="einvoice_settings"),
+    path("settings/numbering", settingsviews.numbering_settings, name="numbering_settings"),
     path("buyers/", views.buyer_list, name="buyer_list"),
     path("buyers/edit", views.buyer_edit, name="buyer_edit"),
     path("orders/<uuid:public_id>/credit-note", creditviews.credit_note_create, name="credit_note_create"),

@@ -163,13 +163,24 @@ def order_decide(request, public_id):
     """The seller's answer to a held order: invoice as computed, do not invoice, or read again."""
     order = get_for_tenant_or_404(request, Order.objects.select_related("store"), public_id=public_id)
     question = selectors.order_question(order=order)
-    form = DecisionForm(request.POST, choices=question.choices if question else ())
+    form = DecisionForm(
+        request.POST, choices=question.choices if question else (), current_series=order.store.numeration
+    )
     if question is None or not form.is_valid():
-        messages.error(request, _("This order has no open question, or the answer was not one of the choices."))
+        problems = [str(e) for errors in form.errors.values() for e in errors] if question else []
+        messages.error(
+            request,
+            " ".join(problems) or _("This order has no open question, or the answer was not one of the choices."),
+        )
         return redirect("invoicing:order_preview", public_id=order.public_id)
     kind = form.cleaned_data["kind"]
     decisions.order_decide(
-        order=order, kind=kind, reason=form.cleaned_data["reason"], user=request.user, question_code=question.code
+        order=order,
+        kind=kind,
+        reason=form.cleaned_data["reason"],
+        user=request.user,
+        question_code=question.code,
+        numeration=form.cleaned_data.get("numeration") or "",
     )
     if kind == OrderDecision.Kind.REREAD:
         reread_order.delay_on_commit(order.id)

@@ -12,6 +12,7 @@ INVOICING_TENANT_VIEWS: set[str] = {
     "invoicing:buyer_edit",
     "invoicing:tax_settings",
     "invoicing:einvoice_settings",
+    "invoicing:numbering_settings",
 }
 
 

@@ -7,12 +7,13 @@ from datetime import UTC, date, datetime
 from decimal import Decimal as D
 
 import pytest
+from django.urls import reverse
 
 from accounts.models import SellerSettings
 from fatture.models import ProductMapping
 from invoicing import issuing
 from invoicing.decisions import order_decide
-from invoicing.models import Buyer, Invoice, InvoiceLine
+from invoicing.models import Buyer, Invoice, InvoiceLine, OrderDecision
 from invoicing.plan import MappedProduct, PlanError, SellerRules, TaxContext, build_plan
 from taxes.models import VatNumberCheck
 from tests.factories_invoicing import connected_seller, fic, make_order
@@ -215,3 +216,21 @@ def test_a_forfettario_seller_s_invoice_owes_stamp_duty_on_the_document(seller, 
     invoice = _run(make_order(seller, username="forfait", items=(("new", 1, "120.0000"),)))
     assert invoice.state == S.ISSUED and invoice.stamp_duty == D("2.00")
     assert json.loads(fake.calls("POST")[-1].request.body)["data"]["stamp_duty"] == 2.0
+
+
+def test_a_late_order_can_go_in_its_own_series_with_its_own_date(seller, owner, fake, client):
+    _run(make_order(seller, username="later2", paid_at=datetime(2026, 3, 10, 9, tzinfo=UTC)))
+    late = make_order(seller, username="earlier2", paid_at=datetime(2026, 3, 4, 9, tzinfo=UTC))
+    held = _run(late)
+    client.force_login(owner)
+    preview = client.get(reverse("invoicing:order_preview", args=[late.public_id])).content.decode()
+    assert 'value="own_series"' in preview and 'value="date_today"' in preview and 'name="numeration"' in preview
+    decide = reverse("invoicing:order_decide", args=[late.public_id])
+    client.post(decide, {"kind": "own_series", "numeration": ""})  # a series must be named
+    client.post(decide, {"kind": "own_series", "numeration": "/R; DROP"})  # and be a plain code
+    assert not OrderDecision.objects.filter(order=late).exists()
+    client.post(decide, {"kind": "own_series", "numeration": "/R", "reason": "late bank transfer"})
+    issued = _run(late)
+    assert issued.id == held.id and issued.state == S.ISSUED and issued.invoice_date == date(2026, 3, 4)
+    assert issued.series == "/R"
+    assert json.loads(fake.calls("POST")[-1].request.body)["data"]["numeration"] == "/R"

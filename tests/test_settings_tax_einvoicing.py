@@ -228,3 +228,22 @@ def test_another_tenants_e_invoices_never_show(owner_client, other_tenant):
     )
     html = owner_client.get(reverse("invoicing:dashboard")).content.decode()
     assert "Altrui" not in html and 'data-testid="ei-refused"' not in html
+
+
+# --- numbering ------------------------------------------------------------------------------------
+
+
+def test_each_store_gets_its_own_series_and_only_the_tenants_stores_change(owner_client, tenant, other_tenant):
+    from marketplaces.models import StoreConnection
+    from tests.factories import BrickLinkStoreFactory
+
+    mine = BrickLinkStoreFactory(tenant=tenant)
+    theirs = BrickLinkStoreFactory(tenant=other_tenant, numeration="X")
+    url = reverse("invoicing:numbering_settings")
+    html = owner_client.get(url).content.decode()
+    assert f'name="series_{mine.id}"' in html and f'name="series_{theirs.id}"' not in html
+    page = owner_client.post(url, {f"series_{mine.id}": "BL; --"})
+    assert page.status_code == 200 and StoreConnection.objects.get(id=mine.id).numeration == ""
+    owner_client.post(url, {f"series_{mine.id}": "BL", f"series_{theirs.id}": "HACK"})
+    assert StoreConnection.objects.get(id=mine.id).numeration == "BL"
+    assert StoreConnection.objects.get(id=theirs.id).numeration == "X"
