@@ -232,6 +232,59 @@ CATALOGUE: dict[str, Entry] = {
         _("Something went wrong on our side."),
         _("Press Retry. If it happens again, contact support; nothing was lost."),
     ),
+    # Credit notes (issue 14)
+    "credit_note_exceeds_invoice": Entry(
+        _("You asked to credit {amount} of {part}, but only {left} is left to credit on it."),
+        _(
+            "A credit note can only reverse what the invoice charged and earlier credit notes have not credited yet. "
+            "Enter at most what is left; a refund beyond that is not a correction of this invoice."
+        ),
+    ),
+    "credit_note_amount_invalid": Entry(
+        _("Enter an amount to credit: more than zero in total, and no negative amount."),
+        _("Fill in how much of the goods, shipping and handling was refunded, then send the form again."),
+    ),
+    "credit_note_full_on_its_way": Entry(
+        _("A credit note for the whole invoice is already on its way."),
+        _("Nothing to add: it credits everything still left on the invoice. Check the order page once it is issued."),
+    ),
+    "credit_note_nothing_left": Entry(
+        _("Nothing is left to credit on this invoice."),
+        _("Nothing to do: earlier credit notes already credit all of it, so no new credit note was made."),
+    ),
+    "credit_note_split_unknown": Entry(
+        _("The marketplace does not say how this refund splits between goods, shipping and handling."),
+        _(
+            "Check the amounts proposed (the refund shared pro rata over what is left), correct them and confirm; or "
+            "credit the whole invoice; or decide that no credit note is needed."
+        ),
+    ),
+    "credit_note_payment_reversed": Entry(
+        _("The payment of this invoiced order was returned or bounced."),
+        _(
+            "If the buyer got the money back, credit the invoice (all of it is proposed). If the payment went "
+            "through again, decide that no credit note is needed."
+        ),
+    ),
+    "credit_note_no_lines": Entry(
+        _("This invoice was issued before BrickInvoice kept its lines, so its credit note cannot be planned."),
+        _("Make the credit note by hand in Fatture in Cloud, then decide here that no credit note is needed."),
+    ),
+    "credit_note_other_company": Entry(
+        _("This invoice was issued in another Fatture in Cloud company (#{company})."),
+        _(
+            "A credit note belongs in the company of its invoice: select that company on the Accounting page, then "
+            "press Retry."
+        ),
+    ),
+    "credit_note_date_before_invoice": Entry(
+        _("This credit note would be dated {date}, before the invoice it corrects ({invoice_date})."),
+        _("Nothing was sent: SDI refuses such a credit note (00418). Press Retry on or after the invoice's date."),
+    ),
+    "credit_note_creation_failed": Entry(
+        _("Credit Note Creation Failed: Fatture in Cloud refused the credit note."),
+        _("Read the reason below, correct what it names (customer, products or settings), then press Retry."),
+    ),
     # Marketplace import health (issue 12)
     "marketplace_bad_data": Entry(
         _("The marketplace sent data we could not read."),

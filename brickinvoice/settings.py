@@ -263,6 +263,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "marketplaces.tasks.*": {"queue": "marketplaces"},
     "invoicing.tasks.invoice_order": {"queue": "fatture"},
+    "invoicing.tasks.issue_credit_note": {"queue": "fatture"},
     "invoicing.tasks.import_store_and_queue": {"queue": "marketplaces"},
     "invoicing.tasks.*": {"queue": "default"},
 }
@@ -287,6 +288,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "dispatch-invoices": {
         "task": "invoicing.tasks.dispatch_invoices",
+        "schedule": env.float("INVOICE_DISPATCH_EVERY_SECONDS", default=10.0),
+    },
+    # Credit notes have a dispatcher pass of their own (invoicing/creditqueue.py), as often.
+    "dispatch-credit-notes": {
+        "task": "invoicing.tasks.dispatch_credit_notes",
         "schedule": env.float("INVOICE_DISPATCH_EVERY_SECONDS", default=10.0),
     },
     "dispatch-syncs": {

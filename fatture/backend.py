@@ -17,6 +17,7 @@ from brickinvoice.errors import ErrorBox, ServiceError
 from invoicing.accounting import (
     BuyerCheck,
     Capabilities,
+    CreditNoteDraft,
     Document,
     EInvoiceOutcome,
     EInvoiceRejection,
@@ -29,7 +30,7 @@ from invoicing.accounting import (
 )
 from taxes.payments import payment_method_code
 
-from . import documents, sdi
+from . import creditnotes, documents, sdi
 from .cache import REFUSAL_MEMORY, catalogue_cache_clear, missing_products_key, refusal_reread_key
 from .catalogue import vat_types_list
 from .client import FattureClient
@@ -161,6 +162,12 @@ class FattureBackend:
 
     def find_invoice_for_order(self, *, marker: str, client_id: int, date: dt.date) -> Document | None:
         return documents.invoice_find(self.client, marker=marker, client_id=client_id, on=date)
+
+    def create_credit_note(self, draft: CreditNoteDraft) -> Document:
+        return creditnotes.credit_note_create(self.client, draft)
+
+    def find_credit_note_for_order(self, *, marker: str, client_id: int, date: dt.date) -> Document | None:
+        return creditnotes.credit_note_find(self.client, marker=marker, client_id=client_id, on=date)
 
     def explain_rejection(self, error: ServiceError, *, slots: list[str]) -> ServiceError:
         """A refused invoice whose mapped product was deleted in Fatture says so (Product {id} not

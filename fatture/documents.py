@@ -198,9 +198,9 @@ def _cannot_tell(exc: ServiceError) -> ServiceError:
     return unknown
 
 
-def _documents_matching(api: FattureClient, *, q: str, marker: str) -> Document | None:
+def _documents_matching(api: FattureClient, *, q: str, marker: str, doc_type: str) -> Document | None:
     fields = "id,number,numeration,subject,date"
-    params = {"type": "invoice", "q": q, "fields": fields}
+    params = {"type": doc_type, "q": q, "fields": fields}
     for doc in api.iter_pages(api.company_path("issued_documents"), params, max_pages=LOOKUP_MAX_PAGES):
         if "subject" not in doc:
             # A list that does not show the subject cannot prove the invoice absent.
@@ -215,7 +215,13 @@ def _documents_matching(api: FattureClient, *, q: str, marker: str) -> Document 
 
 
 def invoice_find(api: FattureClient, *, marker: str, client_id: int, on: date) -> Document | None:
-    """The invoice already created for this order, if any (README §10.3: look before retrying).
+    """The invoice already created for this order, if any (README §10.3: look before retrying)."""
+    return document_find(api, doc_type="invoice", marker=marker, client_id=client_id, on=on)
+
+
+def document_find(api: FattureClient, *, doc_type: str, marker: str, client_id: int, on: date) -> Document | None:
+    """The document of ``doc_type`` (``invoice``, ``credit_note``; the list needs it, README §7.1)
+    already created with ``marker``, if any (README §10.3: look before retrying).
 
     ``subject`` (where the marker is) is not a documented filter field, so the server filters on
     the documented ``entity.id`` and ``date`` (README §3.1, [3rd]) and the marker is matched here,
@@ -227,7 +233,7 @@ def invoice_find(api: FattureClient, *, marker: str, client_id: int, on: date) -
     filters = [f"entity.id = {int(client_id)} and date = {day}", f"date = {day}"]
     for index, q in enumerate(filters):
         try:
-            return _documents_matching(api, q=q, marker=marker)
+            return _documents_matching(api, q=q, marker=marker, doc_type=doc_type)
         except ServiceError as exc:
             if exc.status in _FILTER_REFUSED and index + 1 < len(filters):
                 logger.warning("fatture refused the invoice look-up filter (%s); trying a broader one", exc.status)

@@ -118,6 +118,19 @@ class InvoiceDraft:
 
 
 @dataclass(frozen=True)
+class CreditNoteDraft:
+    """One credit note as invoicing wants it (design §4 step 8): ``document`` carries what a credit
+    note shares with an invoice (customer, date, lines as positive amounts credited, marker, notes,
+    and whether it is an e-invoice with its payment code, as its invoice was);
+    ``original_number`` / ``original_date`` link it to the invoice it corrects (in the e-invoice
+    data, docs/providers/fatture-in-cloud.md §16)."""
+
+    document: InvoiceDraft
+    original_number: str
+    original_date: dt.date
+
+
+@dataclass(frozen=True)
 class Document:
     """A document the package created (or that a look-up found)."""
 
@@ -294,6 +307,16 @@ class AccountingBackend(Protocol):
 
     def update_invoice(self, document_id: int, draft: InvoiceDraft) -> Document:
         """Rewrite a refused e-invoice with corrected data before sending it again."""
+
+    # -- credit notes (design §4 step 8; docs/providers/fatture-in-cloud.md §16) --
+
+    def create_credit_note(self, draft: CreditNoteDraft) -> Document:
+        """Create one credit note linked to its invoice. Not idempotent on the provider's side:
+        callers look first with ``find_credit_note_for_order`` after an uncertain outcome."""
+
+    def find_credit_note_for_order(self, *, marker: str, client_id: int, date: dt.date) -> Document | None:
+        """The credit note already created with ``marker`` (for ``client_id`` on ``date``), or
+        None. Any failure raises an error without an HTTP status ("cannot tell")."""
 
 
 class AccountingPackage(Protocol):

@@ -34,5 +34,6 @@ class InvoicingConfig(AppConfig):
 
         seller_settings_changed.connect(receivers.apply_schedule, dispatch_uid="invoicing-apply-schedule")
         store_imported.connect(receivers.queue_after_import, dispatch_uid="invoicing-queue-after-import")
+        store_imported.connect(receivers.credit_after_import, dispatch_uid="invoicing-credit-after-import")
         accounting_ready.connect(receivers.resume_when_ready, dispatch_uid="invoicing-resume-when-ready")
         einvoice_status_changed.connect(receivers.look_at_einvoices, dispatch_uid="invoicing-look-at-einvoices")

@@ -1,8 +1,11 @@
 """Forms of the invoicing pages: no third-party call in here (style: logic in services)."""
 
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .creditplan import PARTS, PartAmounts
 from .models import OrderDecision
 
 
@@ -76,3 +79,41 @@ class BuyerForm(forms.Form):
     )
     sdi_code = forms.CharField(label=_("SdI recipient code"), required=False, max_length=7)
     pec = forms.EmailField(label=_("PEC address"), required=False)
+
+
+class CreditNoteForm(forms.Form):
+    """A refund to credit, per part, in the order's currency (the seller's "Refund / credit note")."""
+
+    goods = forms.DecimalField(label=_("Goods"), min_value=0, max_digits=12, decimal_places=2, initial=0)
+    shipping = forms.DecimalField(label=_("Shipping"), min_value=0, max_digits=12, decimal_places=2, initial=0)
+    handling = forms.DecimalField(label=_("Handling"), min_value=0, max_digits=12, decimal_places=2, initial=0)
+    note = forms.CharField(
+        label=_("Note for your accountant"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("What was refunded and why; it is kept with the credit note, not printed on it."),
+    )
+
+    def amounts(self) -> PartAmounts:
+        return PartAmounts.from_map({part: self.cleaned_data.get(part) or Decimal(0) for part in PARTS})
+
+
+class CreditAnswerForm(CreditNoteForm):
+    """The seller's answer to a held credit note: these amounts, the whole invoice, or none."""
+
+    kind = forms.ChoiceField(
+        label=_("Your decision"),
+        widget=forms.RadioSelect,
+        choices=[
+            ("amounts", _("Credit the amounts below")),
+            ("full", _("Credit the whole invoice (everything left)")),
+            ("skip", _("No credit note is needed")),
+        ],
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == "skip" and not (data.get("note") or "").strip():
+            self.add_error("note", _("Say why no credit note is needed: your accountant will ask."))
+        return data

@@ -106,6 +106,10 @@ class Invoice(models.Model):
     warning = models.TextField(blank=True)
     api_calls = models.PositiveIntegerField(default=0)
     issued_at = models.DateTimeField(null=True, blank=True)
+    # This invoice's credit notes as the orders list shows them ({number, url, state}), rewritten
+    # from the CreditNote rows whenever one changes (invoicing/creditrequests.py): the list then
+    # costs no query per row.
+    credit_notes_shown = models.JSONField(default=list, blank=True)
     # The last failure, for the seller: code (errors.CATALOGUE), message, hint, provider detail.
     error_code = models.CharField(max_length=60, blank=True)
     error_message = models.TextField(blank=True)
@@ -373,3 +377,7 @@ class RegisterEntry(models.Model):
 
     def __str__(self):
         return f"Order {self.order_id} in {self.receipt}"
+
+
+# Credit notes live in their own module (models.py stays small); importing them here registers them.
+from .creditmodels import CreditNote, CreditNoteLine  # noqa: E402, F401

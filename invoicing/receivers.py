@@ -13,8 +13,10 @@ from marketplaces.models import StoreConnection
 
 from . import einvoicing, queueing
 from .accounting import account_of
+from .creditdetect import credit_notes_detect
+from .creditrequests import credit_notes_resume
 from .schedules import sync_schedule_apply
-from .tasks import einvoices_track, kick_dispatcher
+from .tasks import einvoices_track, kick_credit_dispatcher, kick_dispatcher
 
 
 def apply_schedule(sender: Any, settings: Any, **kwargs: Any) -> None:
@@ -37,10 +39,24 @@ def look_at_einvoices(sender: Any, company_id: int, document_ids: list[int], **k
         transaction.on_commit(lambda: einvoices_track.delay())
 
 
+def credit_after_import(sender: Any, store_id: int, result: Any, **kwargs: Any) -> None:
+    """Every import: what the invoiced orders it read again became — refunded, cancelled, reduced
+    by an item removal — opens their credit notes (invoicing/creditdetect.py; idempotent on each
+    refund event's key, so a second import opens nothing more)."""
+    changed = list(getattr(result, "changed_ids", None) or [])
+    if not changed:
+        return
+    opened = credit_notes_detect(order_ids=changed)
+    for company_id in {note.company_id for note in opened}:
+        kick_credit_dispatcher(company_id)
+
+
 def resume_when_ready(sender: Any, tenant: Tenant, **kwargs: Any) -> None:
     """The seller fixed the accounting set-up (reconnected, picked the company, saved the mapping):
     what the connection or the mapping paused goes back to the queue by itself, and the reconnect
     e-mail may be sent again if the problem ever comes back."""
     if queueing.invoices_resume(tenant=tenant):
         kick_dispatcher(account_of(tenant))
+    for company_id in credit_notes_resume(tenant_id=tenant.id, setup_errors=queueing.SETUP_ERRORS):
+        kick_credit_dispatcher(company_id)
     notification_resolved(tenant=tenant, kind="fatture_reconnect")

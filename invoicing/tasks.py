@@ -19,7 +19,7 @@ from marketplaces.models import Order, StoreConnection
 from marketplaces.services import order_reread_request, store_import_orders
 from marketplaces.tasks import import_store
 
-from . import digest, einvoicing, issuing, queueing, register, schedules, syncruns
+from . import creditnotes, creditqueue, digest, einvoicing, issuing, queueing, register, schedules, syncruns
 from .accounting import account_of
 from .models import Invoice, SyncRun
 
@@ -86,6 +86,55 @@ def dispatch_invoices(company_id: int | None = None) -> int:
             company_id = None  # inline work asked for more: look at every company again
     finally:
         _local.active = False
+
+
+# --- credit notes (invoicing/creditnotes.py, dispatched by invoicing/creditqueue.py) ----------------
+
+
+def send_credit_note(credit_note_id: int) -> None:
+    issue_credit_note.delay(credit_note_id)
+
+
+def kick_credit_dispatcher(company_id: int | None = None, *, countdown: float | None = None) -> None:
+    """Ask for a credit-note dispatcher pass after the current transaction commits."""
+    if countdown:
+        transaction.on_commit(lambda: dispatch_credit_notes.apply_async((company_id,), countdown=min(countdown, SOON)))
+    else:
+        transaction.on_commit(lambda: dispatch_credit_notes.delay(company_id))
+
+
+# Idempotent by its conditional claim and the `uncertain` look-up, like invoice_order: late
+# acknowledgement is safe. The same limits as invoice_order, under the claim lease (checked at
+# start-up for invoice_order). No Celery retry: failures are stored with their next attempt.
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
+def issue_credit_note(credit_note_id: int) -> None:
+    outcome = creditnotes.credit_note_process(credit_note_id=credit_note_id)
+    if outcome.credit_note is None:
+        return
+    if outcome.retry_in and outcome.retry_in <= SOON:
+        kick_credit_dispatcher(outcome.credit_note.company_id, countdown=outcome.retry_in + 0.1)
+    else:
+        kick_credit_dispatcher(outcome.credit_note.company_id)
+
+
+# Cheap: a few queries. Run by beat every few seconds and kicked whenever credit-note work appears.
+@shared_task(soft_time_limit=60, time_limit=90)
+def dispatch_credit_notes(company_id: int | None = None) -> int:
+    if getattr(_local, "credit_active", False):  # eager: a pass asked for inside a pass is a new turn
+        _local.credit_again = True
+        return 0
+    _local.credit_active = True
+    try:
+        total = 0
+        while True:
+            _local.credit_again = False
+            sent = creditqueue.dispatch(send=send_credit_note, company_id=company_id)
+            total += sent
+            if not (_local.credit_again and sent):
+                return total
+            company_id = None
+    finally:
+        _local.credit_active = False
 
 
 # Imports can take minutes on a large BrickLink backfill (one call per order detail).

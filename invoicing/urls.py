@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import settingsviews, views
+from . import creditviews, settingsviews, views
 
 app_name = "invoicing"
 urlpatterns = [
@@ -19,4 +19,8 @@ urlpatterns = [
     path("settings/numbering", settingsviews.numbering_settings, name="numbering_settings"),
     path("buyers/", views.buyer_list, name="buyer_list"),
     path("buyers/edit", views.buyer_edit, name="buyer_edit"),
+    path("orders/<uuid:public_id>/credit-note", creditviews.credit_note_create, name="credit_note_create"),
+    path("orders/<uuid:public_id>/reread", creditviews.order_reread, name="order_reread"),
+    path("credit-notes/<uuid:public_id>/answer", creditviews.credit_note_answer, name="credit_note_answer"),
+    path("credit-notes/<uuid:public_id>/retry", creditviews.credit_note_retry, name="credit_note_retry"),
 ]

@@ -21,7 +21,7 @@ from brickinvoice.errors import ErrorBox, ServiceError
 from marketplaces.models import Order
 
 from . import buyers as buyer_svc
-from . import decisions, dryrun, einvoicing, queueing, selectors, syncruns
+from . import creditselectors, decisions, dryrun, einvoicing, queueing, selectors, syncruns
 from .accounting import account_of
 from .customers import customer_code
 from .forms import BuyerForm, DecisionForm, SyncConfirmForm
@@ -51,6 +51,8 @@ def dashboard(request):
         "awaiting_confirmation": queueing.awaiting_confirmation(tenant=tenant),
         "oss": selectors.oss_position(settings_for(tenant)),
         "einvoices": selectors.einvoice_summary(tenant=tenant),
+        "credit_counts": creditselectors.credit_counts(tenant=tenant),
+        "credit_needs_seller": creditselectors.credit_notes_needing_seller(tenant=tenant),
     }
     return render(request, "invoicing/dashboard.html", context)
 
@@ -149,6 +151,8 @@ def order_preview(request, public_id):
         "decide_form": DecisionForm(),
         "buyer_code": customer_code(order),
         "resend_deadline": einvoicing.resend_window_ends(order.invoice) if hasattr(order, "invoice") else None,
+        "credit": creditselectors.credit_section(order=order),
+        "is_owner": request.membership.role == Role.OWNER,
     }
     return render(request, "invoicing/preview.html", context)
 

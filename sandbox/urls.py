@@ -26,6 +26,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("faults", views.faults, name="faults"),
     path("einvoices/<int:document_id>", views.einvoice_action, name="einvoice_action"),
+    path("orders/<int:order_id>/event", views.order_event_view, name="order_event"),
     # BrickLink Store API v1
     path("bricklink/orders", bricklink.orders),
     path("bricklink/orders/<str:order_id>", bricklink.order_detail),

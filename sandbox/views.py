@@ -16,7 +16,15 @@ from .conf import DEFAULTS, fatture_client, knob
 from .fatture_documents import compute_totals, round2
 from .fatture_oauth import tokens_expire, tokens_revoke
 from .faults import OPERATIONS, fault_inject, faults_clear
-from .models import SandboxEInvoice, SandboxFattureDocument, SandboxFattureUser, SandboxFault, SandboxStore
+from .models import (
+    SandboxEInvoice,
+    SandboxFattureDocument,
+    SandboxFattureUser,
+    SandboxFault,
+    SandboxOrder,
+    SandboxStore,
+)
+from .order_events import NotApplicable, order_event, paid_orders
 
 
 def company_names() -> dict[int, str]:
@@ -35,6 +43,7 @@ def index(request):
     stores = list(SandboxStore.objects.all())
     for store in stores:
         store.order_count = store.orders.count()
+        store.paid_orders = paid_orders(store)  # the refund and cancellation buttons (credit notes)
     context = {
         "bricklink_stores": [s for s in stores if s.marketplace == SandboxStore.Marketplace.BRICKLINK],
         "brickowl_stores": [s for s in stores if s.marketplace == SandboxStore.Marketplace.BRICKOWL],
@@ -82,6 +91,20 @@ def faults(request):
         messages.success(request, f"{tokens_expire()} Fatture access token(s) expired.")
     elif action == "revoke_tokens":
         messages.success(request, f"{tokens_revoke()} Fatture grant(s) revoked.")
+    return redirect("sandbox:index")
+
+
+@require_POST
+def order_event_view(request, order_id: int):
+    """The index page's refund and cancellation buttons: the order changes as the marketplace
+    would show it (sandbox/order_events.py); the product's next import sees it."""
+    order = SandboxOrder.objects.select_related("store").filter(pk=order_id).first()
+    if order is None:
+        raise Http404("No such order in the sandbox.")
+    try:
+        messages.success(request, order_event(order, request.POST.get("event", "")))
+    except NotApplicable as exc:
+        messages.error(request, f"Order {order.order_id}: not done, {exc}.")
     return redirect("sandbox:index")
 
 

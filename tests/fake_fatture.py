@@ -1,7 +1,8 @@
 """A small in-test Fatture in Cloud for invoicing tests, faked at the HTTP boundary with `responses`.
 
-It keeps the clients and issued documents it was sent, answers the look-ups invoicing makes,
-and can be told to fail the next invoice POST in several ways (before or after creating it).
+It keeps the clients and issued documents (invoices and credit notes, each type its own numbering
+series) it was sent, answers the look-ups invoicing makes (by type), and can be told to fail the
+next document POST in several ways (before or after creating it).
 """
 
 import json
@@ -55,9 +56,16 @@ class FakeFatture:
                 return self._json({"data": client})
         return self._json({"error": {"message": "Not found"}}, 404)
 
+    def of_type(self, doc_type):
+        return [d for d in self.documents if d.get("type", "invoice") == doc_type]
+
     def create_document(self, request):
         body = json.loads(request.body)
-        doc = {**body["data"], "id": 9000 + len(self.documents), "number": len(self.documents) + 1, "numeration": "/A"}
+        doc_type = body["data"].get("type", "invoice")
+        # Each document type is its own numbering series (credit notes have theirs, docs §16).
+        number = len(self.of_type(doc_type)) + 1
+        numeration = "/NC" if doc_type == "credit_note" else "/A"
+        doc = {**body["data"], "id": 9000 + len(self.documents), "number": number, "numeration": numeration}
         if self.fail_next_create:
             failure = self.fail_next_create.pop(0)
             if isinstance(failure, tuple) and failure[0] == "after-create":
@@ -71,10 +79,11 @@ class FakeFatture:
         return self._json({"data": doc})
 
     def list_documents(self, request):
-        q = parse_qs(urlsplit(request.url).query)["q"][0]
+        params = parse_qs(urlsplit(request.url).query)
+        q, doc_type = params["q"][0], params.get("type", ["invoice"])[0]
         entity = int(q.split("entity.id = ")[1].split(" ")[0])
         on = q.split("date = '")[1][:10]
-        found = [d for d in self.documents if d["entity"]["id"] == entity and d["date"] == on]
+        found = [d for d in self.of_type(doc_type) if d["entity"]["id"] == entity and d["date"] == on]
         return self._json({"current_page": 1, "last_page": 1, "data": found})
 
     def calls(self, method=None):

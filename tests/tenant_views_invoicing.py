@@ -37,3 +37,39 @@ INVOICING_OBJECT_VIEWS: dict[str, tuple] = {
     "invoicing:einvoice_resend": (_invoice, ["POST"]),
     "invoicing:sync_progress": (_run, ["GET"]),
 }
+
+
+def _invoiced_order(tenant):
+    from tests.factories_credit import issued_by_hand
+
+    order = make_order(tenant)
+    issued_by_hand(order, lines=[("std_domestic", "12.50", "12.50", 0, ""), ("shipping", "5.00", "5.00", 0, "")])
+    return {"public_id": order.public_id}
+
+
+def _credit_note(tenant):
+    from invoicing.creditmodels import CreditNote
+    from tests.factories_credit import issued_by_hand
+
+    order = make_order(tenant)
+    invoice = issued_by_hand(order, lines=[("std_domestic", "12.50", "12.50", 0, "")])
+    note = CreditNote.objects.create(
+        tenant=tenant,
+        invoice=invoice,
+        event_key="payment:returned",
+        source="marketplace",
+        basis="full",
+        state=CreditNote.State.HELD,
+        error_code="credit_note_payment_reversed",
+    )
+    return {"public_id": note.public_id}
+
+
+INVOICING_OBJECT_VIEWS.update(
+    {
+        "invoicing:credit_note_create": (_invoiced_order, ["POST"]),
+        "invoicing:order_reread": (_invoiced_order, ["POST"]),
+        "invoicing:credit_note_answer": (_credit_note, ["POST"]),
+        "invoicing:credit_note_retry": (_credit_note, ["POST"]),
+    }
+)
