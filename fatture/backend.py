@@ -212,8 +212,8 @@ class FattureBackend:
     def send_einvoice(self, document_id: int) -> None:
         einvoice_send(self.client, document_id)
 
-    def einvoice_statuses(self, recipients: dict[int, str]) -> dict[int, EInvoiceStatus]:
-        raw = einvoice_statuses(self.client, list(recipients))
+    def einvoice_statuses(self, recipients: dict[int, str], *, doc_type: str = "invoice") -> dict[int, EInvoiceStatus]:
+        raw = einvoice_statuses(self.client, list(recipients), type=doc_type)
         return {doc_id: _status(value, recipients.get(doc_id, "")) for doc_id, value in raw.items()}
 
     def einvoice_rejection(self, document_id: int) -> EInvoiceRejection:

@@ -287,9 +287,10 @@ class AccountingBackend(Protocol):
         """Send the e-invoice to SdI once. Not idempotent: callers read the status before any
         second send after an uncertain outcome."""
 
-    def einvoice_statuses(self, recipients: dict[int, str]) -> dict[int, EInvoiceStatus]:
+    def einvoice_statuses(self, recipients: dict[int, str], *, doc_type: str = "invoice") -> dict[int, EInvoiceStatus]:
         """The SdI status of each document id (``recipients``: id → the recipient code it was
-        sent to), with as few calls as the package allows; ids it does not show are left out."""
+        sent to) of one kind (``invoice`` or ``credit_note``), with as few calls as the package
+        allows; ids it does not show are left out."""
 
     def einvoice_rejection(self, document_id: int) -> EInvoiceRejection:
         """Why the document was refused, explained for the seller."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.db import transaction
 from django.utils import formats, translation
 
 from accounts.services import settings_for
@@ -15,7 +16,7 @@ from .accounting import AccountingBackend, CreditNoteDraft, DraftLine, InvoiceDr
 from .creditmodels import CreditNote
 from .creditplan import CreditPlan, credit_note_text
 from .customers import customer_code, customer_data, customer_sync
-from .einvoicing import buyer_entity
+from .einvoicing import buyer_entity, initial_state
 from .models import CustomerLink, Invoice
 from .plan import INVOICE_LANGUAGE
 from .taxcontext import buyer_for
@@ -49,14 +50,26 @@ def einvoice_choice(invoice: Invoice, backend: AccountingBackend) -> tuple[bool,
 
 
 def credit_note_after_issue(*, credit_note: CreditNote, backend: AccountingBackend) -> None:
-    """The hook for sending to SdI. An e-invoice credit note is created with its link to the
-    original (``ei_data``) and recorded as ``electronic``; nothing sends it yet: the seller sends
-    it from Fatture in Cloud (the order page says so). invoicing/einvoicing.py sends and follows
-    *invoices* (``Invoice.ei_*``); to do the same for credit notes it needs those fields on
-    ``CreditNote`` (or a shared e-invoice row) and this hook to set ``to_send`` when the seller's
-    mode is "send" — the send endpoint takes any issued document (docs/providers/
-    fatture-in-cloud.md §8.3, [unconfirmed] for credit notes), and SdI refuses a credit note dated
-    before its invoice (00418), which invoicing/creditnotes.py never creates."""
+    """An e-invoice credit note (created with its link to the original in ``ei_data``) goes to SdI
+    as its invoice did: sent by us when the seller's mode is "send" (invoicing/einvoicing.py, the
+    same exactly-once send and the same status reads as invoices), or left for the seller to send
+    from Fatture in Cloud. SdI refuses a credit note dated before its invoice (00418), which
+    invoicing/creditnotes.py never creates."""
+    if not credit_note.electronic:
+        return
+    mode = settings_for(credit_note.tenant).einvoice_mode
+    state = initial_state(electronic=True, tenant_mode=mode)
+    CreditNote.objects.filter(id=credit_note.id, ei_state=CreditNote.EInvoice.NONE).update(
+        ei_state=state, ei_recipient=credit_note.invoice.ei_recipient
+    )
+    if state == CreditNote.EInvoice.TO_SEND:
+        transaction.on_commit(lambda: _send_later(credit_note.id))
+
+
+def _send_later(credit_note_id: int) -> None:
+    from .tasks import send_einvoice  # the tasks module imports this one
+
+    send_einvoice.delay(0, credit_note_id=credit_note_id)
 
 
 # --- the draft -----------------------------------------------------------------------------------

@@ -13,11 +13,13 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Tenant
 from brickinvoice.errors import ErrorBox
 
+from .einvoicefields import EInvoiceFields
+
 MONEY: dict[str, Any] = {"max_digits": 14, "decimal_places": 2, "default": 0}
 OPEN_STATES = ["pending", "claimed", "submitting", "failed"]
 
 
-class CreditNote(models.Model):
+class CreditNote(EInvoiceFields):
     """One refund event of an issued invoice and the credit note it becomes.
 
     ``event_key`` names the event: ``cancelled``, ``brickowl-refund:…`` (the refund fields as
@@ -106,6 +108,7 @@ class CreditNote(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["tenant", "state"], name="credit_note_tenant_state_idx"),
+            models.Index(fields=["ei_state", "ei_next_at"], name="credit_note_ei_due_idx"),
             # The dispatcher's look-up of each company's next credit note (open work only).
             models.Index(
                 fields=["company_id", "created_at", "id"],

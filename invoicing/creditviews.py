@@ -4,6 +4,7 @@ reached through the tenant access helpers (404 for another tenant's); POST only,
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -12,11 +13,11 @@ from accounts.access import get_for_tenant_or_404, tenant_required
 from accounts.choices import Role
 from marketplaces.models import Order
 
-from . import creditrequests
+from . import creditrequests, einvoicing
 from .creditmodels import CreditNote
 from .forms import CreditAnswerForm, CreditNoteForm
 from .models import Invoice
-from .tasks import kick_credit_dispatcher, reread_order
+from .tasks import kick_credit_dispatcher, reread_order, send_einvoice
 
 
 def _owner_only(request) -> None:
@@ -96,6 +97,20 @@ def credit_note_retry(request, public_id):
         messages.success(request, _("The credit note is queued again."))
     else:
         messages.info(request, _("This credit note is not waiting for a retry."))
+    return _to_order(note.invoice.order)
+
+
+@tenant_required
+@require_POST
+def credit_note_einvoice_resend(request, public_id):
+    """Send again a credit note SdI refused, after the seller corrected it in the package."""
+    _owner_only(request)
+    note = get_for_tenant_or_404(request, CreditNote.objects.select_related("invoice__order"), public_id=public_id)
+    if einvoicing.credit_note_resend(credit_note=note):
+        transaction.on_commit(lambda: send_einvoice.delay(0, credit_note_id=note.id))
+        messages.success(request, _("The credit note is sent to SdI again."))
+    else:
+        messages.info(request, _("This credit note is not waiting to be sent again."))
     return _to_order(note.invoice.order)
 
 

@@ -42,20 +42,32 @@ from .accounting import (
     backend_for_tenant,
 )
 from .customers import customer_data
-from .models import Invoice
+from .models import CreditNote, Invoice
 from .plan import PlanError
 from .taxcontext import buyer_for
 
 logger = logging.getLogger("invoicing.einvoicing")
 
 EI = Invoice.EInvoice
-# When to read an in-flight e-invoice's status again, as it ages: SdI answers in minutes to days.
-CHECK_AFTER = [600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 24 * 3600]
+# When to read an in-flight e-invoice's status again, as it ages: SdI answers in minutes to days
+# (five at most), and a refusal leaves five days to fix it, so a first look after two hours loses
+# nothing. One read lists every in-flight document of the seller, and counts as a check for each
+# one due within COALESCE too, so the invoices of a day share their reads (bench/einvoice_cost.py).
+CHECK_AFTER = [2 * 3600, 6 * 3600, 12 * 3600, 24 * 3600]
+COALESCE = timedelta(hours=2)
 SEND_LEASE = timedelta(minutes=10)
 SEND_BACKOFF = [60, 300, 900, 3600, 6 * 3600]
 # A discarded e-invoice must be corrected and sent again within five days (docs §8.4).
 RESEND_WINDOW = timedelta(days=5)
 ITALIAN_CONSUMER = "italian_consumer"
+# The documents that can be e-invoices: both carry invoicing/einvoicefields.py.
+Doc = Invoice | CreditNote
+DOC_MODELS: tuple[type[Invoice] | type[CreditNote], ...] = (Invoice, CreditNote)
+
+
+def doc_type(doc: Doc) -> str:
+    """The package's document type, for its listings."""
+    return "credit_note" if isinstance(doc, CreditNote) else "invoice"
 
 
 @dataclass(frozen=True)
@@ -112,47 +124,55 @@ def initial_state(*, electronic: bool, tenant_mode: str) -> str:
 # --- sending --------------------------------------------------------------------------------
 
 
-def _claim_send(invoice_id: int, now: datetime) -> bool:
+def _claim_send(model: type[Doc], doc_id: int, now: datetime) -> bool:
     return bool(
-        Invoice.objects.filter(id=invoice_id, ei_state__in=[EI.TO_SEND, EI.SENDING])
+        model.objects.filter(id=doc_id, ei_state__in=[EI.TO_SEND, EI.SENDING])
         .filter(Q(ei_next_at__isnull=True) | Q(ei_next_at__lte=now))
         .update(ei_next_at=now + SEND_LEASE)
     )
 
 
-def einvoice_send(*, invoice_id: int, now: datetime | None = None) -> str:
-    """Verify (before a first send) and send one e-invoice, exactly once; returns its new state.
-    Never raises for a provider failure: it is stored with when to try again."""
+def einvoice_send(*, invoice_id: int = 0, credit_note_id: int = 0, now: datetime | None = None) -> str:
+    """Verify (before a first send) and send one e-invoice (an invoice's, or a credit note's with
+    ``credit_note_id``), exactly once; returns its new state. Never raises for a provider failure:
+    it is stored with when to try again."""
     now = now or timezone.now()
-    if not _claim_send(invoice_id, now):
+    model: type[Doc] = CreditNote if credit_note_id else Invoice
+    doc_id = credit_note_id or invoice_id
+    if not _claim_send(model, doc_id, now):
         return ""
-    invoice = Invoice.objects.select_related("tenant", "order").get(id=invoice_id)
+    doc = model.objects.select_related("tenant").get(id=doc_id)
     try:
-        return _send(invoice, backend_for_tenant(invoice.tenant), now)
+        return _send(doc, backend_for_tenant(doc.tenant), now)
     except ServiceError as exc:
-        return _send_failed(invoice, exc, now)
+        return _send_failed(doc, exc, now)
 
 
-def _send(invoice: Invoice, backend: AccountingBackend, now: datetime) -> str:
-    assert invoice.fatture_id is not None
-    if invoice.ei_state == EI.SENDING:  # an earlier send's outcome is unknown: look first
-        status = backend.einvoice_statuses({invoice.fatture_id: invoice.ei_recipient}).get(invoice.fatture_id)
+def _rows(doc: Doc):
+    return type(doc).objects.filter(id=doc.id)
+
+
+def _send(doc: Doc, backend: AccountingBackend, now: datetime) -> str:
+    assert doc.fatture_id is not None
+    if doc.ei_state == EI.SENDING:  # an earlier send's outcome is unknown: look first
+        statuses = backend.einvoice_statuses({doc.fatture_id: doc.ei_recipient}, doc_type=doc_type(doc))
+        status = statuses.get(doc.fatture_id)
         if status is not None and status.outcome != EInvoiceOutcome.NOT_SENT:
-            return record_status(invoice, status, backend, now)
+            return record_status(doc, status, backend, now)
     else:
-        problems = backend.verify_einvoice(invoice.fatture_id)
+        problems = backend.verify_einvoice(doc.fatture_id)
         if problems:
-            return _invalid(invoice, problems)
-    Invoice.objects.filter(id=invoice.id).update(ei_state=EI.SENDING, ei_sends=invoice.ei_sends + 1)
-    backend.send_einvoice(invoice.fatture_id)
-    Invoice.objects.filter(id=invoice.id).update(
+            return _invalid(doc, problems)
+    _rows(doc).update(ei_state=EI.SENDING, ei_sends=doc.ei_sends + 1)
+    backend.send_einvoice(doc.fatture_id)
+    _rows(doc).update(
         ei_state=EI.IN_FLIGHT, ei_sent_at=now, ei_checks=0, ei_next_at=now + timedelta(seconds=CHECK_AFTER[0])
     )
     return EI.IN_FLIGHT
 
 
-def _invalid(invoice: Invoice, problems: list[str]) -> str:
-    Invoice.objects.filter(id=invoice.id).update(
+def _invalid(doc: Doc, problems: list[str]) -> str:
+    _rows(doc).update(
         ei_state=EI.INVALID,
         ei_next_at=None,
         ei_code="einvoice_xml_invalid",
@@ -162,22 +182,23 @@ def _invalid(invoice: Invoice, problems: list[str]) -> str:
     return EI.INVALID
 
 
-def _send_failed(invoice: Invoice, exc: ServiceError, now: datetime) -> str:
+def _send_failed(doc: Doc, exc: ServiceError, now: datetime) -> str:
     """A refused send (4xx) proves nothing went: it waits for a fix. Anything else (timeout, 5xx,
     quota) retries later, looking first when the send may have gone."""
     if exc.status is not None and 400 <= exc.status < 500 and exc.code != "fatture_quota":
-        return _invalid(invoice, [exc.detail or exc.text.message])
-    backoff = SEND_BACKOFF[min(invoice.ei_sends, len(SEND_BACKOFF) - 1)]
+        return _invalid(doc, [exc.detail or exc.text.message])
+    backoff = SEND_BACKOFF[min(doc.ei_sends, len(SEND_BACKOFF) - 1)]
     wait = max(float(exc.retry_after or 0), backoff)
-    Invoice.objects.filter(id=invoice.id).update(ei_next_at=now + timedelta(seconds=wait), ei_code=exc.code)
-    logger.warning("e-invoice %s: send failed (%s), retry in %ss", invoice.id, exc.code, int(wait))
-    return invoice.ei_state
+    _rows(doc).update(ei_next_at=now + timedelta(seconds=wait), ei_code=exc.code)
+    logger.warning("e-invoice of %s %s: send failed (%s), retry in %ss", doc_type(doc), doc.id, exc.code, int(wait))
+    return doc.ei_state
 
 
-def einvoices_due_to_send(*, now: datetime | None = None, limit: int = 500) -> list[int]:
-    """E-invoices waiting for a send (a retry after a failure, or a resend after a fix)."""
+def einvoices_due_to_send(*, now: datetime | None = None, limit: int = 500, model: type[Doc] = Invoice) -> list[int]:
+    """E-invoices waiting for a send (a retry after a failure, or a resend after a fix): ids of
+    ``model`` rows (invoices, or credit notes)."""
     now = now or timezone.now()
-    due = Invoice.objects.filter(ei_state__in=[EI.TO_SEND, EI.SENDING]).filter(
+    due = model.objects.filter(ei_state__in=[EI.TO_SEND, EI.SENDING]).filter(
         Q(ei_next_at__isnull=True) | Q(ei_next_at__lte=now)
     )
     return list(due.order_by("ei_next_at").values_list("id", flat=True)[:limit])
@@ -186,32 +207,36 @@ def einvoices_due_to_send(*, now: datetime | None = None, limit: int = 500) -> l
 # --- following the status ---------------------------------------------------------------------
 
 
-def record_status(invoice: Invoice, status: EInvoiceStatus, backend: AccountingBackend, now: datetime) -> str:
+def record_status(doc: Doc, status: EInvoiceStatus, backend: AccountingBackend, now: datetime) -> str:
     """Store what SdI says: delivered, refused (explained), or still moving (looked at later)."""
     if status.outcome == EInvoiceOutcome.DELIVERED:
-        _set(invoice, EI.DELIVERED, status, ei_next_at=None)
+        _set(doc, EI.DELIVERED, status, ei_next_at=None)
         return EI.DELIVERED
     if status.outcome == EInvoiceOutcome.NEEDS_FIX:
-        return _rejected(invoice, status, backend, now)
-    checks = invoice.ei_checks + 1
+        return _rejected(doc, status, backend, now)
+    checks = doc.ei_checks + 1
     later = now + timedelta(seconds=CHECK_AFTER[min(checks, len(CHECK_AFTER) - 1)])
-    state = EI.IN_FLIGHT if invoice.ei_state in (EI.IN_FLIGHT, EI.SENDING) else invoice.ei_state
-    _set(invoice, state, status, ei_checks=checks, ei_next_at=later)
+    state = EI.IN_FLIGHT if doc.ei_state in (EI.IN_FLIGHT, EI.SENDING) else doc.ei_state
+    _set(doc, state, status, ei_checks=checks, ei_next_at=later)
     return state
 
 
-def _set(invoice: Invoice, state: str, status: EInvoiceStatus, **changes: object) -> None:
-    Invoice.objects.filter(id=invoice.id).update(ei_state=state, ei_status=status.raw[:20], **changes)
+def _set(doc: Doc, state: str, status: EInvoiceStatus, **changes: object) -> None:
+    _rows(doc).update(ei_state=state, ei_status=status.raw[:20], **changes)
 
 
-def _rejected(invoice: Invoice, status: EInvoiceStatus, backend: AccountingBackend, now: datetime) -> str:
-    assert invoice.fatture_id is not None
-    rejection = backend.einvoice_rejection(invoice.fatture_id)
-    if rejection.delivered_if_retried and invoice.ei_sends > 1:
-        _set(invoice, EI.DELIVERED, status, ei_next_at=None)  # 00404 after our retry: the first copy arrived
+def _order_of(doc: Doc):
+    return doc.invoice.order if isinstance(doc, CreditNote) else doc.order
+
+
+def _rejected(doc: Doc, status: EInvoiceStatus, backend: AccountingBackend, now: datetime) -> str:
+    assert doc.fatture_id is not None
+    rejection = backend.einvoice_rejection(doc.fatture_id)
+    if rejection.delivered_if_retried and doc.ei_sends > 1:
+        _set(doc, EI.DELIVERED, status, ei_next_at=None)  # 00404 after our retry: the first copy arrived
         return EI.DELIVERED
     _set(
-        invoice,
+        doc,
         EI.REJECTED,
         status,
         ei_next_at=None,
@@ -220,69 +245,75 @@ def _rejected(invoice: Invoice, status: EInvoiceStatus, backend: AccountingBacke
         ei_message=" ".join(filter(None, [rejection.meaning, rejection.reason]))[:2000],
         ei_hint=" ".join(filter(None, [rejection.action, rejection.solution]))[:2000],
     )
+    order = _order_of(doc)
     notify_owners_after_commit(
-        tenant_id=invoice.tenant_id,
+        tenant_id=doc.tenant_id,
         kind="einvoice_discarded",
         context={
-            "order_number": invoice.order.marketplace_order_id,
-            "invoice_number": invoice.display_number,
+            "order_number": order.marketplace_order_id,
+            "invoice_number": doc.display_number,
             "reason": rejection.meaning,
-            "url": reverse("invoicing:order_preview", args=[invoice.order.public_id]),
+            "url": reverse("invoicing:order_preview", args=[order.public_id]),
         },
     )
     return EI.REJECTED
 
 
 def einvoices_track(*, now: datetime | None = None) -> int:
-    """Read the status of the in-flight e-invoices that are due, one listing per company (with
-    every other in-flight document of that company in the same calls); returns how many changed."""
+    """Read the status of the in-flight e-invoices that are due, one listing per seller and kind of
+    document (with every other in-flight one in the same calls); returns how many changed."""
     now = now or timezone.now()
-    due_tenants = (
-        Invoice.objects.filter(ei_state=EI.IN_FLIGHT, ei_next_at__lte=now)
-        .values_list("tenant_id", flat=True)
-        .distinct()
-    )
+    due_tenants: set[int] = set()
+    for model in DOC_MODELS:
+        due = model.objects.filter(ei_state=EI.IN_FLIGHT, ei_next_at__lte=now)
+        due_tenants.update(due.values_list("tenant_id", flat=True).distinct()[:500])
     changed = 0
-    for tenant_id in list(due_tenants)[:500]:
-        changed += _track_tenant(tenant_id, now)
+    for tenant_id in sorted(due_tenants)[:500]:
+        for model in DOC_MODELS:
+            changed += _track_tenant(model, tenant_id, now)
     return changed
 
 
-def _track_tenant(tenant_id: int, now: datetime) -> int:
-    invoices = list(
-        Invoice.objects.select_related("tenant", "order").filter(
+def _track_tenant(model: type[Doc], tenant_id: int, now: datetime) -> int:
+    docs: list[Doc] = list(
+        model.objects.select_related("tenant").filter(
             tenant_id=tenant_id, ei_state=EI.IN_FLIGHT, fatture_id__isnull=False
         )
     )
-    if not invoices:
+    if not docs or not any(d.ei_next_at is None or d.ei_next_at <= now + COALESCE for d in docs):
         return 0
     try:
-        backend = backend_for_tenant(invoices[0].tenant)
-        statuses = backend.einvoice_statuses({i.fatture_id: i.ei_recipient for i in invoices if i.fatture_id})
+        backend = backend_for_tenant(docs[0].tenant)
+        statuses = backend.einvoice_statuses(
+            {d.fatture_id: d.ei_recipient for d in docs if d.fatture_id}, doc_type=doc_type(docs[0])
+        )
     except ServiceError as exc:
         later = now + timedelta(seconds=max(float(exc.retry_after or 0), 900))
-        Invoice.objects.filter(id__in=[i.id for i in invoices]).update(ei_next_at=later)
+        model.objects.filter(id__in=[d.id for d in docs]).update(ei_next_at=later)
         return 0
     changed = 0
-    for invoice in invoices:
-        status = statuses.get(invoice.fatture_id or 0)
+    for doc in docs:
+        status = statuses.get(doc.fatture_id or 0)
         if status is None or (
-            invoice.ei_next_at and invoice.ei_next_at > now and status.outcome == EInvoiceOutcome.IN_FLIGHT
+            doc.ei_next_at and doc.ei_next_at > now + COALESCE and status.outcome == EInvoiceOutcome.IN_FLIGHT
         ):
-            continue  # not shown, or not due and unchanged: its schedule stays
-        changed += record_status(invoice, status, backend, now) != EI.IN_FLIGHT
+            continue  # not shown, or not due soon and unchanged: its schedule stays
+        changed += record_status(doc, status, backend, now) != EI.IN_FLIGHT
     return changed
 
 
 def einvoices_look_now(*, company_id: int, document_ids: list[int]) -> int:
     """A webhook said these documents changed: look at them on the next tracking pass."""
-    return Invoice.objects.filter(company_id=company_id, fatture_id__in=document_ids, ei_state=EI.IN_FLIGHT).update(
-        ei_next_at=timezone.now()
+    return sum(
+        model.objects.filter(company_id=company_id, fatture_id__in=document_ids, ei_state=EI.IN_FLIGHT).update(
+            ei_next_at=timezone.now()
+        )
+        for model in DOC_MODELS
     )
 
 
-def resend_window_ends(invoice: Invoice) -> datetime | None:
-    return invoice.ei_rejected_at + RESEND_WINDOW if invoice.ei_rejected_at else None
+def resend_window_ends(doc: Doc) -> datetime | None:
+    return doc.ei_rejected_at + RESEND_WINDOW if doc.ei_rejected_at else None
 
 
 def buyer_entity(entity: dict, buyer: object | None) -> dict:
@@ -349,6 +380,16 @@ def einvoice_resend(*, invoice: Invoice) -> bool:
     backend.update_invoice(invoice.fatture_id, _draft_from_issued(invoice, backend))
     return bool(
         Invoice.objects.filter(id=invoice.id, ei_state__in=[EI.REJECTED, EI.INVALID]).update(
+            ei_state=EI.TO_SEND, ei_next_at=None, ei_code="", ei_message="", ei_hint=""
+        )
+    )
+
+
+def credit_note_resend(*, credit_note: CreditNote) -> bool:
+    """A credit note SdI refused goes back to be verified and sent, once the seller corrected it in
+    the package (its buyer data is its invoice's, corrected on the invoice's e-invoice first)."""
+    return bool(
+        CreditNote.objects.filter(id=credit_note.id, ei_state__in=[EI.REJECTED, EI.INVALID]).update(
             ei_state=EI.TO_SEND, ei_next_at=None, ei_code="", ei_message="", ei_hint=""
         )
     )

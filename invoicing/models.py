@@ -10,8 +10,10 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Tenant
 from brickinvoice.errors import ErrorBox
 
+from .einvoicefields import EInvoiceFields
 
-class Invoice(models.Model):
+
+class Invoice(EInvoiceFields):
     """The invoice of one order, with its state machine (design §5: one invoice per order, ever).
 
     pending → claimed → submitting → issued; failed (transient, retried automatically at
@@ -76,29 +78,6 @@ class Invoice(models.Model):
     # one series, numbers must follow dates (docs/tax.md §7.4).
     series = models.CharField(max_length=20, blank=True)
 
-    # E-invoicing through SdI (invoicing/einvoicing.py): where the e-invoice stands, its recipient
-    # code, when we look next, and the last refusal explained for the seller.
-    class EInvoice(models.TextChoices):
-        NONE = "", _("Not an e-invoice")
-        CREATED = "created", _("E-invoice created; you send it from Fatture in Cloud")
-        TO_SEND = "to_send", _("Waiting to be sent to SdI")
-        INVALID = "invalid", _("Formal check failed: fix the data")
-        SENDING = "sending", _("Being sent to SdI")
-        IN_FLIGHT = "in_flight", _("At SdI, waiting for the outcome")
-        DELIVERED = "delivered", _("Delivered through SdI")
-        REJECTED = "rejected", _("Rejected by SdI: fix and send again")
-
-    ei_state = models.CharField(max_length=12, choices=EInvoice.choices, default="", blank=True, db_index=True)
-    ei_status = models.CharField(max_length=20, blank=True)  # the package's own word
-    ei_recipient = models.CharField(max_length=7, blank=True)
-    ei_sends = models.PositiveSmallIntegerField(default=0)
-    ei_checks = models.PositiveSmallIntegerField(default=0)
-    ei_next_at = models.DateTimeField(null=True, blank=True)
-    ei_sent_at = models.DateTimeField(null=True, blank=True)
-    ei_rejected_at = models.DateTimeField(null=True, blank=True)
-    ei_code = models.CharField(max_length=20, blank=True)
-    ei_message = models.TextField(blank=True)
-    ei_hint = models.TextField(blank=True)
     # The notes printed on the document (kept to rewrite it for a resend).
     notes = models.TextField(blank=True)
     # A note for the seller that is not a failure (e.g. a non-electronic document to an Italian

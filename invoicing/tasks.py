@@ -21,7 +21,7 @@ from marketplaces.tasks import import_store
 
 from . import creditnotes, creditqueue, digest, einvoicing, issuing, queueing, register, schedules, syncruns
 from .accounting import account_of
-from .models import Invoice, SyncRun
+from .models import CreditNote, Invoice, SyncRun
 
 logger = logging.getLogger(__name__)
 
@@ -206,12 +206,15 @@ def einvoices_send_due() -> int:
     due = einvoicing.einvoices_due_to_send()
     for invoice_id in due:
         send_einvoice.delay(invoice_id)
-    return len(due)
+    credit_notes = einvoicing.einvoices_due_to_send(model=CreditNote)
+    for credit_note_id in credit_notes:
+        send_einvoice.delay(0, credit_note_id=credit_note_id)
+    return len(due) + len(credit_notes)
 
 
 @shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
-def send_einvoice(invoice_id: int) -> str:
-    return einvoicing.einvoice_send(invoice_id=invoice_id)
+def send_einvoice(invoice_id: int, credit_note_id: int = 0) -> str:
+    return einvoicing.einvoice_send(invoice_id=invoice_id, credit_note_id=credit_note_id)
 
 
 @shared_task(soft_time_limit=540, time_limit=600)

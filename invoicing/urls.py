@@ -23,4 +23,9 @@ urlpatterns = [
     path("orders/<uuid:public_id>/reread", creditviews.order_reread, name="order_reread"),
     path("credit-notes/<uuid:public_id>/answer", creditviews.credit_note_answer, name="credit_note_answer"),
     path("credit-notes/<uuid:public_id>/retry", creditviews.credit_note_retry, name="credit_note_retry"),
+    path(
+        "credit-notes/<uuid:public_id>/einvoice/resend",
+        creditviews.credit_note_einvoice_resend,
+        name="credit_note_einvoice_resend",
+    ),
 ]

@@ -71,5 +71,6 @@ INVOICING_OBJECT_VIEWS.update(
         "invoicing:order_reread": (_invoiced_order, ["POST"]),
         "invoicing:credit_note_answer": (_credit_note, ["POST"]),
         "invoicing:credit_note_retry": (_credit_note, ["POST"]),
+        "invoicing:credit_note_einvoice_resend": (_credit_note, ["POST"]),
     }
 )

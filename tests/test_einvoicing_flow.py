@@ -228,3 +228,33 @@ def test_italian_private_buyers_without_a_codice_fiscale_go_to_the_register_once
     assert late.state == Invoice.State.SKIPPED
     assert DailyReceipt.objects.exclude(id=receipt.id).get().day > receipt.day  # never re-created
     assert D(receipt.total) > 0
+
+
+def test_a_credit_note_of_an_e_invoice_is_sent_once_and_followed_like_its_invoice(seller, owner):
+    from invoicing import creditnotes
+    from invoicing.creditmodels import CreditNote
+    from invoicing.creditplan import PartAmounts
+    from invoicing.creditrequests import credit_note_request
+
+    row = invoice(_order(seller, "rimborso", ship_country="DE", ship_postal_code="10115", ship_state=""))
+    settle()
+    track()
+    row.refresh_from_db()
+    assert row.ei_state == EI.DELIVERED
+    note = credit_note_request(invoice=row, amounts=PartAmounts(goods=D("5.00")), reason="reso", user=owner)
+    creditnotes.credit_note_process(credit_note_id=note.id)  # queues the send after commit (eager here)
+    note.refresh_from_db()
+    assert note.state == CreditNote.State.ISSUED and note.electronic and note.ei_recipient == "XXXXXXX"
+    if note.ei_state == EI.TO_SEND:
+        assert einvoicing.einvoice_send(credit_note_id=note.id) == EI.IN_FLIGHT
+    assert CreditNote.objects.get(id=note.id).ei_state == EI.IN_FLIGHT
+    CreditNote.objects.filter(id=note.id).update(ei_state=EI.TO_SEND, ei_next_at=timezone.now() + timedelta(hours=1))
+    assert einvoicing.einvoice_send(credit_note_id=note.id) == ""  # leased: a duplicate task does nothing
+    CreditNote.objects.filter(id=note.id).update(ei_state=EI.IN_FLIGHT)
+    document = SandboxFattureDocument.objects.get(id=note.fatture_id)
+    assert document.doc_type == "credit_note" and SandboxEInvoice.objects.get(document=document).submissions == 1
+    settle()
+    CreditNote.objects.filter(id=note.id).update(ei_next_at=timezone.now() - timedelta(seconds=1))
+    einvoicing.einvoices_track()
+    note.refresh_from_db()
+    assert note.ei_state == EI.DELIVERED
