@@ -41,6 +41,7 @@ from .errors import (
     error_detail,
     raise_for_response,
 )
+from .health import note_answered
 from .models import FattureConnection
 from .quota import observe, quota_take
 
@@ -173,6 +174,7 @@ class FattureClient:
                     "fatture_auth_failed", error_detail(response) or gettext("401 after a fresh token.")
                 )
         raise_for_response(response)
+        note_answered(self.connection.pk)
         return _parse(response)
 
     # -- internals --------------------------------------------------------------------------------
