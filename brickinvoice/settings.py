@@ -357,6 +357,11 @@ ECB_RATES_MODE = env.str("ECB_RATES_MODE", default="live")
 ECB_RATE_LOOKBACK_DAYS = env.int("ECB_RATE_LOOKBACK_DAYS", default=7)
 VIES_WSDL_URL = env.str("VIES_WSDL_URL", default="https://ec.europa.eu/taxation_customs/vies/checkVatService.wsdl")
 VIES_MODE = env.str("VIES_MODE", default="offline" if SANDBOX else "live")
+# When an in-flight e-invoice's SdI status is read again, as it ages (invoicing/einvoicing.py).
+# The sandbox's SdI answers in minutes, so the demo looks sooner.
+EINVOICE_CHECK_AFTER_SECONDS = env.list(
+    "EINVOICE_CHECK_AFTER_SECONDS", cast=int, default=[60, 180, 600, 1800] if SANDBOX else [7200, 21600, 43200, 86400]
+)
 VIES_TIMEOUT = env.float("VIES_TIMEOUT", default=10.0)  # seconds, connect and read
 # A valid VIES answer younger than this is reused as evidence instead of asking VIES again.
 VIES_CACHE_DAYS = env.int("VIES_CACHE_DAYS", default=30)
