@@ -1,4 +1,4 @@
-"""Settings, all from the environment (design §7).
+"""Settings, all from the environment (docs/architecture.md §7).
 
 With no environment at all this runs for development: DEBUG on, SQLite, no broker
 (a filesystem queue under ./var), console e-mail. With DEBUG off, the secrets below
@@ -323,7 +323,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 ACCOUNTING_BACKENDS = {"fatture_in_cloud": "fatture.backend.FattureBackend"}
 ACCOUNTING_DEFAULT_BACKEND = "fatture_in_cloud"
 
-# Third parties (design §7). No host appears anywhere else in the code.
+# Third parties (docs/architecture.md §7). No host appears anywhere else in the code.
 FATTURE_CLIENT_ID = env.str("FATTURE_CLIENT_ID", default="")
 FATTURE_CLIENT_SECRET = env.str("FATTURE_CLIENT_SECRET", default="")
 FATTURE_API_URL = env.str("FATTURE_API_URL", default="https://api-v2.fattureincloud.it").rstrip("/")

@@ -1,4 +1,5 @@
-"""The one Fatture in Cloud API client (design §5: refresh, rate limit, error mapping).
+"""The one Fatture in Cloud API client (docs/architecture.md §5.9: refresh, rate limit,
+error mapping).
 
 ``FattureClient(connection)`` speaks to ``settings.FATTURE_API_URL`` with the connection's bearer
 token, through ``brickinvoice.http.build_session("fatture")`` (timeouts, one log line per call,

@@ -1,6 +1,6 @@
 """The corrispettivi register of Fatture in Cloud (``/c/{cid}/receipts``) and the payment accounts
 every entry needs: list and create accounts, create a day's receipt split by VAT type, and find
-it again before a retry (creating one is not idempotent, like invoices: design §5).
+it again before a retry (creating one is not idempotent, like invoices: docs/architecture.md §5.1).
 
 Facts: docs/providers/fatture-in-cloud.md §15 (Receipt fields, Premium requirement, FH-20), §9.1
 (payment accounts), §3 (lists, ``q``), §10.4 (look before retrying a create).

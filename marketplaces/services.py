@@ -1,4 +1,4 @@
-"""Store connections and order import (design §4 steps 1 and 5).
+"""Store connections and order import (docs/architecture.md §4.1 and §4.5).
 
 - ``store_connect_bricklink`` / ``store_connect_brickowl``: one live call proves the credentials,
   then they are saved encrypted with a masked hint. A reconnect of the same marketplace account
