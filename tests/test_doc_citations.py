@@ -28,6 +28,8 @@ DOC_RE = re.compile(DOC_PATH)
 HEADING_CITATION_RE = re.compile(rf"({DOC_PATH}),\s*[\"']([^\"'\n]+)[\"']")
 SECTION_RE = re.compile(SECTION_SIGN + r"\s?(\d+(?:\.\d+)*)")
 NUMBERED_HEADING_RE = re.compile(r"^(\d+(?:\.\d+)*)\.?\s")
+# A numbered list item that a doc declares citable, e.g. "- **10.8** `country_code` is `UK` ...".
+NUMBERED_ITEM_RE = re.compile(r"^\s*[-*]\s+\*\*(\d+(?:\.\d+)+)\*\*")
 # Words that, right before a section sign, name a document other than a docs/ path: the outside
 # design, reference and style documents, the providers' own pages, or a bare file name.
 DENIED_BEFORE_RE = re.compile(
@@ -50,10 +52,14 @@ class Problem:
 
 @cache
 def headings(doc: str) -> tuple[frozenset[str], frozenset[str]]:
-    """The section numbers and the heading texts (casefolded) of a doc under the repository root."""
+    """The section numbers (of headings and of bold-numbered list items) and the heading texts
+    (casefolded) of a doc under the repository root."""
     numbers: set[str] = set()
     titles: set[str] = set()
     for line in (ROOT / doc).read_text(encoding="utf-8").splitlines():
+        item = NUMBERED_ITEM_RE.match(line)
+        if item:
+            numbers.add(item.group(1))
         if not line.startswith("#"):
             continue
         title = line.lstrip("#").strip()
