@@ -61,7 +61,7 @@ def store_connect_bricklink(
     return _save_connection(
         tenant=tenant,
         marketplace=Marketplace.BRICKLINK,
-        # The consumer key is per BrickLink account and never changes (reference §2).
+        # The consumer key is per BrickLink account and never changes (docs/providers/bricklink.md §2).
         account_ref=_fingerprint(credentials.consumer_key),
         credentials=credentials.as_dict(),
         hint=mask(credentials.token_value),
