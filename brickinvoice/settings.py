@@ -189,7 +189,7 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Italian first, English too (issue 16). One catalogue for the whole product in locale/ (README,
-# Translations); allauth's and Django's own catalogues come with their apps. The compiled .mo
+# Languages); allauth's and Django's own catalogues come with their apps. The compiled .mo
 # files are committed, so running the product needs no gettext.
 LANGUAGE_CODE = "it"
 LANGUAGES = [("it", "Italiano"), ("en", "English")]

@@ -1,4 +1,5 @@
-"""Factories and realistic Fatture in Cloud payloads (shapes from the reference openapi.yaml examples)."""
+"""Factories and realistic Fatture in Cloud payloads (shapes from the examples of the public
+OpenAPI file, docs/providers/fatture-in-cloud.md §0.2)."""
 
 from datetime import timedelta
 
