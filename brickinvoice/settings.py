@@ -328,6 +328,7 @@ FATTURE_CLIENT_ID = env.str("FATTURE_CLIENT_ID", default="")
 FATTURE_CLIENT_SECRET = env.str("FATTURE_CLIENT_SECRET", default="")
 FATTURE_API_URL = env.str("FATTURE_API_URL", default="https://api-v2.fattureincloud.it").rstrip("/")
 FATTURE_AUTHORIZE_URL = env.str("FATTURE_AUTHORIZE_URL", default=f"{FATTURE_API_URL}/oauth/authorize")
+FATTURE_TOKEN_URL = env.str("FATTURE_TOKEN_URL", default=f"{FATTURE_API_URL}/oauth/token")
 FATTURE_INVOICE_VIEW_URL = env.str(
     "FATTURE_INVOICE_VIEW_URL", default="https://secure.fattureincloud.it/invoices/view/{id}"
 )
@@ -380,6 +381,7 @@ if SANDBOX:
     FATTURE_CLIENT_SECRET = FATTURE_CLIENT_SECRET or "sandbox-secret"
     FATTURE_API_URL = env.str("FATTURE_API_URL", default=f"{_sandbox_base}/fatture").rstrip("/")
     FATTURE_AUTHORIZE_URL = env.str("FATTURE_AUTHORIZE_URL", default=f"{FATTURE_API_URL}/oauth/authorize")
+    FATTURE_TOKEN_URL = env.str("FATTURE_TOKEN_URL", default=f"{FATTURE_API_URL}/oauth/token")
     FATTURE_INVOICE_VIEW_URL = env.str("FATTURE_INVOICE_VIEW_URL", default=f"{_sandbox_base}/fatture/view/{{id}}")
     BRICKLINK_API_URL = env.str("BRICKLINK_API_URL", default=f"{_sandbox_base}/bricklink").rstrip("/")
     BRICKOWL_API_URL = env.str("BRICKOWL_API_URL", default=f"{_sandbox_base}/brickowl").rstrip("/")

@@ -69,7 +69,8 @@ class OAuthRejected(FattureAuthFailed):
 
 
 def token_url() -> str:
-    return f"{settings.FATTURE_API_URL}/oauth/token"
+    """``FATTURE_TOKEN_URL`` (default ``{FATTURE_API_URL}/oauth/token``): code exchange and refresh."""
+    return settings.FATTURE_TOKEN_URL
 
 
 def redirect_uri(request) -> str:

@@ -23,7 +23,7 @@ def api(path: str) -> str:
 
 
 def token_url() -> str:
-    return settings.FATTURE_API_URL + "/oauth/token"
+    return settings.FATTURE_TOKEN_URL
 
 
 class PreRegistrationFactory(factory.django.DjangoModelFactory):
