@@ -1,4 +1,4 @@
-"""Settings, all from the environment (design §7).
+"""Settings, all from the environment (docs/architecture.md §7).
 
 With no environment at all this runs for development: DEBUG on, SQLite, no broker
 (a filesystem queue under ./var), console e-mail. With DEBUG off, the secrets below
@@ -189,7 +189,7 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Italian first, English too (issue 16). One catalogue for the whole product in locale/ (README,
-# Translations); allauth's and Django's own catalogues come with their apps. The compiled .mo
+# Languages); allauth's and Django's own catalogues come with their apps. The compiled .mo
 # files are committed, so running the product needs no gettext.
 LANGUAGE_CODE = "it"
 LANGUAGES = [("it", "Italiano"), ("en", "English")]
@@ -323,7 +323,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 ACCOUNTING_BACKENDS = {"fatture_in_cloud": "fatture.backend.FattureBackend"}
 ACCOUNTING_DEFAULT_BACKEND = "fatture_in_cloud"
 
-# Third parties (design §7). No host appears anywhere else in the code.
+# Third parties (docs/architecture.md §7). No host appears anywhere else in the code.
 FATTURE_CLIENT_ID = env.str("FATTURE_CLIENT_ID", default="")
 FATTURE_CLIENT_SECRET = env.str("FATTURE_CLIENT_SECRET", default="")
 FATTURE_API_URL = env.str("FATTURE_API_URL", default="https://api-v2.fattureincloud.it").rstrip("/")

@@ -1,4 +1,4 @@
-"""OAuth 2.0 with Fatture in Cloud (reference README §2): authorize URL, code exchange, refresh.
+"""OAuth 2.0 with Fatture in Cloud (docs/providers/fatture-in-cloud.md §2): authorize URL, code exchange, refresh.
 
 Client credentials go in the request body (``include_client_id=True``), as the official SDKs do.
 Token-endpoint calls are logged like every other provider call (method, path, status, duration),

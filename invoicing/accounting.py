@@ -1,4 +1,4 @@
-"""The accounting interface invoicing owns (design §3): what an accounting package must do for us,
+"""The accounting interface invoicing owns (docs/architecture.md §3): what an accounting package must do for us,
 in invoicing's own neutral types, and the factory that finds the tenant's package.
 
 Invoicing speaks only these types and this protocol. A package (today ``fatture/``, Fatture in
@@ -44,7 +44,7 @@ einvoice_status_changed = Signal()
 
 
 class Slot(models.TextChoices):
-    """The eight invoice slots a seller maps to products of the package (design §4 step 4). Which
+    """The eight invoice slots a seller maps to products of the package (docs/architecture.md §4.4). Which
     slot a line goes to is invoicing's decision; which product stands behind it is the mapping."""
 
     STD_DOMESTIC = "std_domestic", _("Standard goods — domestic")
@@ -119,7 +119,7 @@ class InvoiceDraft:
 
 @dataclass(frozen=True)
 class CreditNoteDraft:
-    """One credit note as invoicing wants it (design §4 step 8): ``document`` carries what a credit
+    """One credit note as invoicing wants it (docs/architecture.md §4.8): ``document`` carries what a credit
     note shares with an invoice (customer, date, lines as positive amounts credited, marker, notes,
     and whether it is an e-invoice with its payment code, as its invoice was);
     ``original_number`` / ``original_date`` link it to the invoice it corrects (in the e-invoice
@@ -309,7 +309,7 @@ class AccountingBackend(Protocol):
     def update_invoice(self, document_id: int, draft: InvoiceDraft) -> Document:
         """Rewrite a refused e-invoice with corrected data before sending it again."""
 
-    # -- credit notes (design §4 step 8; docs/providers/fatture-in-cloud.md §16) --
+    # -- credit notes (docs/architecture.md §4.8; docs/providers/fatture-in-cloud.md §16) --
 
     def create_credit_note(self, draft: CreditNoteDraft) -> Document:
         """Create one credit note linked to its invoice. Not idempotent on the provider's side:

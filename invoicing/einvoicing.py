@@ -12,7 +12,7 @@ Sending exactly once (the same argument as issuing.py, for the send call):
 
 The formal check (``xml_verify``) runs once before each first send (and after a fix); the status
 is read by listing every in-flight document of a company at once, less and less often as a
-document ages (docs §8.4), so an e-invoice costs a send, at most one verify and a fraction of a
+document ages (§8.4), so an e-invoice costs a send, at most one verify and a fraction of a
 status read. ``not_delivered`` to a buyer without a channel (XXXXXXX / 0000000) is delivered.
 """
 
@@ -67,7 +67,7 @@ def coalesce() -> timedelta:
 
 SEND_LEASE = timedelta(minutes=10)
 SEND_BACKOFF = [60, 300, 900, 3600, 6 * 3600]
-# A discarded e-invoice must be corrected and sent again within five days (docs §8.4).
+# A discarded e-invoice must be corrected and sent again within five days (docs/providers/fatture-in-cloud.md §8.4).
 RESEND_WINDOW = timedelta(days=5)
 ITALIAN_CONSUMER = "italian_consumer"
 # The documents that can be e-invoices: both carry invoicing/einvoicefields.py.
@@ -378,8 +378,8 @@ def _draft_from_issued(invoice: Invoice, backend: AccountingBackend) -> InvoiceD
 
 def einvoice_resend(*, invoice: Invoice) -> bool:
     """The seller corrected what SdI refused (the buyer's data): the e-invoice is rewritten with it
-    (docs §8.4: only a discarded or unsent document may change; a delivered one is corrected by a
-    credit note) and goes back to be verified and sent. False when it is not waiting for a fix."""
+    (docs/providers/fatture-in-cloud.md §8.4: only a discarded or unsent document may change; a delivered
+    one is corrected by a credit note) and goes back to be verified and sent. False when it is not waiting for a fix."""
     if invoice.ei_state not in (EI.REJECTED, EI.INVALID) or invoice.fatture_id is None:
         return False
     backend = backend_for_tenant(invoice.tenant)

@@ -1,5 +1,5 @@
-"""The API subset of the fake Fatture in Cloud that the product uses (reference README §2.6–§7,
-§10 and openapi.yaml), under ``/sandbox/fatture/`` mirroring the API root.
+"""The API subset of the fake Fatture in Cloud that the product uses (docs/providers/fatture-in-cloud.md
+§2.6–§7, §10), under ``/sandbox/fatture/`` mirroring the API root.
 
 Every call needs ``Authorization: Bearer <access token>``: missing, unknown or expired tokens
 answer 401 ``{"error": {"message": ...}}`` (the spec's ``ApiErrorResponse``). Company paths
