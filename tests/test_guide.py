@@ -6,13 +6,14 @@ import re
 import pytest
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import translation
 
 from brickinvoice.errors import CATALOGUE, ErrorBox
 from guide.sections import SECTIONS, TROUBLESHOOTING
 from tests.data.marketplace_payloads import BL_CREDENTIALS, bl_envelope
+from tests.test_i18n import _english_sentences, _visible_text
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +37,9 @@ def test_every_error_code_has_its_section_in_the_troubleshooting_page(client, la
     page = read(client, TROUBLESHOOTING_URL, language)
 
     missing = set(CATALOGUE) - anchors(page)
-    assert not missing, f"Write a section for these codes in templates/guide/{language}/problemi.html: {sorted(missing)}"
+    assert not missing, (
+        f"Write a section for these codes in templates/guide/{language}/problemi.html: {sorted(missing)}"
+    )
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -134,9 +137,18 @@ def test_a_real_error_page_links_to_its_guide_section(owner_client, rsps):
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_navigation_offers_the_guide_signed_in_and_out(client, owner_client, language):
-    for reader in (client, owner_client):
-        reader.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+def test_the_navigation_offers_the_guide_signed_in_and_out(owner_client, language):
+    link = f'href="{reverse("guide:index")}" data-testid="nav-guide"'
 
-    for page in (read(client, reverse("landing"), language), read(owner_client, reverse("accounts:settings"), language)):
-        assert f'href="{reverse("guide:index")}" data-testid="nav-guide"' in page
+    assert link in read(Client(), reverse("landing"), language)
+    assert link in read(owner_client, reverse("accounts:settings"), language)
+
+
+@pytest.mark.parametrize("slug", ["", *[section.slug for section in SECTIONS]])
+def test_an_italian_guide_page_has_no_english_text_of_the_catalogue(client, slug):
+    url = reverse("guide:section", kwargs={"slug": slug}) if slug else reverse("guide:index")
+
+    text = _visible_text(read(client, url, "it"))
+
+    leftovers = [fragment for fragment in _english_sentences() if fragment in text]
+    assert not leftovers, f"English on the Italian guide page {url}: {leftovers[:5]}"
