@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "fatture",
     "taxes",
     "invoicing",
+    "guide",
 ]
 if SANDBOX:
     # The fake third parties and the demo; never in a production install (tests add it in
