@@ -95,7 +95,7 @@ class MoneyLine:
     doc_type: str
     doc_id: int  # the invoice's or credit note's row id: not exported, tells documents apart
     number: str
-    date: date
+    doc_date: date
     order_id: str
     marketplace: str
     buyer: str
@@ -163,7 +163,7 @@ def _document_lines(doc_type: str, rows: list[dict], invoice: str, sign: int, de
                 doc_type=doc_type,
                 doc_id=row["doc_id"],
                 number=f"{row['doc_number']}{row['doc_numeration']}",
-                date=row["doc_date"],
+                doc_date=row["doc_date"],
                 order_id=head[f"{invoice}order__marketplace_order_id"],
                 marketplace=MARKETPLACES.get(head[f"{invoice}order__marketplace"], ""),
                 buyer=head[f"{invoice}order__buyer_name"] or head[f"{invoice}order__buyer_username"],

@@ -31,7 +31,7 @@ RATE_FORMAT = "0.000000"
 COLUMNS: list[tuple[object, Callable[[MoneyLine], Value], str]] = [
     (_("Document type"), lambda line: line.doc_type_label, ""),
     (_("Number"), lambda line: line.number, ""),
-    (_("Date"), lambda line: line.date, "yyyy-mm-dd"),
+    (_("Date"), lambda line: line.doc_date, "yyyy-mm-dd"),
     (_("Order"), lambda line: line.order_id, ""),
     (_("Marketplace"), lambda line: line.marketplace, ""),
     (_("Buyer"), lambda line: line.buyer, ""),
