@@ -28,6 +28,7 @@ from invoicing.accounting import (
     RegisterDraft,
     slot_label,
 )
+from invoicing.setup import SetupStep
 from taxes.payments import payment_method_code
 
 from . import creditnotes, documents, sdi
@@ -44,6 +45,7 @@ from .models import FattureConnection
 from .quota import quota_turn
 from .receipts import ReceiptDraft, ReceiptLine, payment_account_ensure, receipt_create, receipt_find, receipts_check
 from .sdi import rejection_code, rejection_help
+from .setup import fatture_setup_steps
 
 
 def _status(value: str, recipient_code: str) -> EInvoiceStatus:
@@ -120,6 +122,10 @@ class FattureBackend:
         if unmapped:
             return Health(label, False, gettext("Product mapping incomplete"), unmapped.message, unmapped.hint)
         return Health(label, True, gettext("Connected"))
+
+    @classmethod
+    def setup_steps(cls, tenant: Tenant) -> list[SetupStep]:
+        return fatture_setup_steps(tenant=tenant)
 
     # -- the interface ---------------------------------------------------------------------------
 

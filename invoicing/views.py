@@ -27,6 +27,7 @@ from .customers import customer_code
 from .forms import BuyerForm, DecisionForm, SyncConfirmForm
 from .models import Buyer, Invoice, OrderDecision, SyncRun
 from .plan import PlanError
+from .setup import setup_steps
 from .tasks import kick_dispatcher, reread_order, send_einvoice, sync_tenant
 
 
@@ -53,6 +54,7 @@ def dashboard(request):
         "einvoices": selectors.einvoice_summary(tenant=tenant),
         "credit_counts": creditselectors.credit_counts(tenant=tenant),
         "credit_needs_seller": creditselectors.credit_notes_needing_seller(tenant=tenant),
+        "checklist": setup_steps(tenant=tenant),
     }
     return render(request, "invoicing/dashboard.html", context)
 
