@@ -173,3 +173,14 @@ def test_the_dashboard_hides_the_checklist_once_set_up(owner_client, tenant):
     SellerSettings.objects.filter(tenant=tenant).update(invoicing_confirmed_at=timezone.now())
     html = owner_client.get(reverse("invoicing:dashboard")).content.decode()
     assert 'data-testid="setup-checklist"' not in html
+
+
+def test_the_dashboard_with_the_checklist_stays_within_its_query_budget(
+    owner_client, tenant, django_assert_max_num_queries
+):
+    _ready_to_sync(tenant)
+    make_order(tenant)
+    with django_assert_max_num_queries(25):
+        html = owner_client.get(reverse("invoicing:dashboard")).content.decode()
+    assert 'data-testid="setup-first_sync" data-state="todo" aria-current="step"' in html
+    assert f'href="{reverse("invoicing:sync_confirm")}" data-testid="setup-next-first_sync"' in html
