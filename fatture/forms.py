@@ -47,8 +47,11 @@ class MappingForm(forms.Form):
         help_text=_("Fixed text printed as the subject of every invoice."),
     )
 
-    def __init__(self, *args, products, mappings, required, **kwargs):
+    def __init__(self, *args, products, mappings, required, suggested=None, **kwargs):
+        """``suggested``: slot → product id pre-selected for a slot that has no product yet."""
         super().__init__(*args, **kwargs)
+        suggested = suggested or {}
+        self.saved: dict[str, str] = {}
         choices = [(NOT_MAPPED, _("— not mapped —"))] + [(str(p.id), p.label) for p in products]
         known = {p.id for p in products}
         for slot in Slot:
@@ -68,11 +71,13 @@ class MappingForm(forms.Form):
                 initial=bool(current and current.mismatch_accepted),
                 help_text=_("Each line still takes the VAT type its treatment needs."),
             )
+            self.saved[slot.value] = str(current.product_id) if current else NOT_MAPPED
+            pick = suggested.get(slot.value)
             self.fields[slot.value] = forms.ChoiceField(
                 label=slot.label,
                 choices=slot_choices,
                 required=False,
-                initial=str(current.product_id) if current else NOT_MAPPED,
+                initial=self.saved[slot.value] if current or pick is None else str(pick),
                 help_text="" if slot.value in required else _("Optional with your margin-scheme setting."),
             )
 
@@ -85,7 +90,7 @@ class MappingForm(forms.Form):
             for name in missing:
                 self.add_error(name, MISSING_SLOTS_ERROR)
         for name in missing:
-            cleaned[name] = self.fields[name].initial
+            cleaned[name] = self.saved[name]  # what is saved, never a suggestion
         return cleaned
 
     def slot_choices(self) -> dict[str, int | None]:

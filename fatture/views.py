@@ -31,6 +31,7 @@ from . import mapping as mapping_svc
 from . import oauth, webhooks
 from .forms import ACCEPT_PREFIX, BackendForm, CompanyForm, MappingForm, PreRegistrationRequestForm
 from .models import FattureConnection
+from .suggest import Suggestion, suggest_products
 from .vat_needs import vat_need_create, vat_needs
 
 logger = logging.getLogger("fatture.views")
@@ -203,11 +204,14 @@ def mapping(request):
     except ServiceError as exc:
         context.update(err=ErrorBox.from_exception(exc), mappings=mappings)
         return render(request, "fatture/mapping.html", context)
+    expected = mapping_svc.expected_vat(tenant=request.tenant)
+    suggestions = suggest_products(products=products, expected=expected)
     form = MappingForm(
         request.POST or None,
         products=products,
         mappings=mappings,
         required=required,
+        suggested={slot: s.product.id for slot, s in suggestions.items()},
         initial={"invoice_subject": connection.invoice_subject},
     )
     if request.method == "POST" and form.is_valid():
@@ -224,7 +228,6 @@ def mapping(request):
         else:
             messages.success(request, _("Product mapping saved."))
             return redirect("fatture:mapping")
-    expected = mapping_svc.expected_vat(tenant=request.tenant)
     issues = mapping_svc.mapping_check(tenant=request.tenant)
     mismatched = {i.at for i in issues if i.code == "vat_rate_mismatch"}
     rows = [
@@ -235,6 +238,8 @@ def mapping(request):
             accept=form[f"{ACCEPT_PREFIX}{field.name}"]
             if field.name in mismatched or (field.name in mappings and mappings[field.name].mismatch_accepted)
             else None,
+            suggestion=_suggestion_shown(field.name, suggestions, mappings, mismatched),
+            preselected=field.name not in mappings,
         )
         for field in form.slot_fields()
     ]
@@ -252,6 +257,16 @@ class MappingRow:
     expected: str
     required: bool
     accept: BoundField | None
+    suggestion: Suggestion | None = None
+    preselected: bool = False  # the suggestion fills an empty slot
+
+
+def _suggestion_shown(slot: str, suggestions: dict[str, Suggestion], mappings, mismatched: set[str]):
+    """The suggestion of an empty slot (pre-selected), or of a slot whose product's VAT does not fit."""
+    suggestion = suggestions.get(slot)
+    if suggestion is None or (slot in mappings and slot not in mismatched):
+        return None
+    return None if slot in mappings and mappings[slot].product_id == suggestion.product.id else suggestion
 
 
 @owner_required
