@@ -35,6 +35,11 @@ class CompanyForm(forms.Form):
 
 
 ACCEPT_PREFIX = "accept_"
+FILTER_ATTRS = {
+    "data-filter": "",
+    "data-filter-placeholder": _("Type to filter: name, code, VAT"),
+    "data-filter-label": _("Filter the products"),
+}
 
 
 class MappingForm(forms.Form):
@@ -78,6 +83,8 @@ class MappingForm(forms.Form):
                 choices=slot_choices,
                 required=False,
                 initial=self.saved[slot.value] if current or pick is None else str(pick),
+                # static/js/select-filter.js adds a filter box; the select works without it.
+                widget=forms.Select(attrs=FILTER_ATTRS),
                 help_text="" if slot.value in required else _("Optional with your margin-scheme setting."),
             )
 

@@ -2,6 +2,7 @@
 product is never replaced by a suggestion, and a POST without a slot never maps its suggestion."""
 
 import re
+from pathlib import Path
 
 import pytest
 import responses
@@ -18,6 +19,7 @@ from tests.factories_fatture import (
 )
 
 pytestmark = pytest.mark.django_db
+STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 @pytest.fixture
@@ -72,3 +74,67 @@ def test_saving_the_pre_selected_form_maps_the_suggestions(owner_client, connect
 def test_a_post_without_a_slot_never_maps_its_suggestion(owner_client, connection, tenant, catalogue):
     owner_client.post(reverse("fatture:mapping"), {"handling": ""})
     assert mapping_svc.mapping_for(tenant=tenant) == {}
+
+
+def test_the_slot_selects_get_a_filter_box_from_a_static_script(owner_client, connection, catalogue):
+    html = owner_client.get(reverse("fatture:mapping")).content.decode()
+    assert re.search(r'<script src="/static/js/select-filter\.js" defer></script>', html)
+    assert len(re.findall(r'<select name="\w+"[^>]*data-filter', html)) == 8
+    assert 'data-filter-placeholder="Type to filter: name, code, VAT"' in html
+
+
+# A minimal DOM for the script under node: one select with four options, and the filter box it adds.
+FAKE_DOM = r"""
+const handlers = {};
+function option(value, text) { return { value, text }; }
+const select = {
+  id: "id_shipping", value: "2",
+  options: [option("", "— not mapped —"), option("1", "Mattoncini LEGO (LEGO-STD) — VAT 22 %"),
+            option("2", "Gestione ordine (HAND) — VAT 22 %"), option("3", "Spedizione (SHIP) — VAT 22 %")],
+  getAttribute(name) { return name === "data-filter-placeholder" ? "Filter" : null; },
+  remove(i) { this.options.splice(i, 1); },
+  add(o) { this.options.push(o); },
+  parentNode: { insertBefore(box) { global.box = box; } },
+};
+global.document = {
+  readyState: "complete",
+  querySelectorAll() { return [select]; },
+  createElement() {
+    return { setAttribute() {}, addEventListener(kind, fn) { handlers[kind] = fn; } };
+  },
+};
+require(process.argv[2]);
+box.value = process.argv[3];
+handlers.input();
+console.log(JSON.stringify({ values: select.options.map((o) => o.value), value: select.value }));
+"""
+
+
+@pytest.mark.parametrize(
+    "typed,values",
+    [("sped", ["", "2", "3"]), ("lego 22", ["", "1", "2"]), ("", ["", "1", "2", "3"]), ("nothing", ["", "2"])],
+)
+def test_the_filter_keeps_matching_options_the_selected_one_and_not_mapped(tmp_path, typed, values):
+    import json
+    import shutil
+    import subprocess
+
+    if not shutil.which("node"):
+        pytest.skip("node is not installed")
+    runner = tmp_path / "run.js"
+    runner.write_text(FAKE_DOM)
+    result = subprocess.run(  # noqa: S603
+        [shutil.which("node"), str(runner), str(STATIC / "js" / "select-filter.js"), typed],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert json.loads(result.stdout) == {"values": values, "value": "2"}
+
+
+def test_the_filter_script_is_plain_static_code():
+    script = (STATIC / "js" / "select-filter.js").read_text()
+    assert "select[data-filter]" in script
+    for forbidden in ("eval(", "innerHTML", "new Function", "document.write"):
+        assert forbidden not in script
