@@ -23,7 +23,7 @@ from accounts.access import get_for_tenant_or_404, owner_required, tenant_requir
 from accounts.choices import Role
 from accounts.services import preregistration_request, preregistrations_for
 from brickinvoice.errors import ErrorBox, ServiceError
-from invoicing.accounting import health_for_tenant
+from invoicing.accounting import health_for_tenant, slot_label
 
 from . import catalogue as catalogue_svc
 from . import connection as connection_svc
@@ -31,6 +31,7 @@ from . import mapping as mapping_svc
 from . import oauth, webhooks
 from .forms import ACCEPT_PREFIX, BackendForm, CompanyForm, MappingForm, PreRegistrationRequestForm
 from .models import FattureConnection
+from .products import slot_product_create
 from .suggest import Suggestion, suggest_products
 from .vat_needs import vat_need_create, vat_needs
 
@@ -240,6 +241,8 @@ def mapping(request):
             else None,
             suggestion=_suggestion_shown(field.name, suggestions, mappings, mismatched),
             preselected=field.name not in mappings,
+            # No product of the catalogue fits: offer to create one with the right VAT type.
+            creatable=field.name not in suggestions and (field.name not in mappings or field.name in mismatched),
         )
         for field in form.slot_fields()
     ]
@@ -259,6 +262,7 @@ class MappingRow:
     accept: BoundField | None
     suggestion: Suggestion | None = None
     preselected: bool = False  # the suggestion fills an empty slot
+    creatable: bool = False
 
 
 def _suggestion_shown(slot: str, suggestions: dict[str, Suggestion], mappings, mismatched: set[str]):
@@ -290,6 +294,31 @@ def vat_type_create(request):
             request,
             _("VAT type %(natura)s is in your Fatture in Cloud company (id %(id)s). Orders held for it are retried.")
             % {"natura": natura, "id": created.id},
+        )
+    return redirect("fatture:mapping")
+
+
+@owner_required
+@require_POST
+def product_create(request):
+    """Create, in the seller's Fatture company, the product a slot lacks (fatture/products.py)."""
+    connection = connection_svc.connection_for(tenant=request.tenant)
+    problem = connection_svc.connection_issue(connection=connection)
+    if problem or connection is None:
+        messages.error(request, (problem or ErrorBox.of("fatture_not_connected")).message)
+        return redirect("fatture:mapping")
+    slot = request.POST.get("slot", "")
+    try:
+        created = slot_product_create(tenant=request.tenant, connection=connection, slot=slot)
+    except ValueError as exc:
+        raise Http404(_("There is no such slot.")) from exc
+    except ServiceError as exc:
+        messages.error(request, f"{exc.text.message} {exc.text.hint}".strip())
+    else:
+        messages.success(
+            request,
+            _("Product “%(name)s” created in Fatture in Cloud (id %(id)s) for the slot %(slot)s.")
+            % {"name": created.name, "id": created.id, "slot": slot_label(slot)},
         )
     return redirect("fatture:mapping")
 
