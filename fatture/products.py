@@ -59,6 +59,7 @@ def product_payload(*, name: str, code: str, vat: VatType) -> dict:
 
 def product_create(client: FattureClient, *, name: str, code: str, vat: VatType) -> Product:
     """Create the product and forget the cached catalogue so the mapping page sees it at once."""
+    company_id = require_company(client.connection)
     try:
         answer = client.post(client.company_path("products"), json=product_payload(name=name, code=code, vat=vat))
     except FatturePermissionDenied as exc:
@@ -67,7 +68,7 @@ def product_create(client: FattureClient, *, name: str, code: str, vat: VatType)
     created = _product(data) if isinstance(data, dict) else None
     if created is None:
         raise ServiceError(gettext("Fatture in Cloud did not return the new product."), code="fatture_unavailable")
-    catalogue_cache_clear(company_id=client.company_id)
+    catalogue_cache_clear(company_id=company_id)
     # The answer may carry only the VAT id: the created product has the type we chose.
     return Product(created.id, created.name, created.code, vat.id, vat.value, vat.description, vat.ei_type)
 
@@ -77,7 +78,6 @@ def slot_product_create(*, tenant: Tenant, connection: FattureConnection, slot: 
     has no product. Raises ``ValueError`` for an unknown slot and ``vat_type_missing`` when the
     company lacks the VAT type (the mapping page offers to create it first)."""
     Slot(slot)
-    require_company(connection)
     expected = expected_vat(tenant=tenant)[slot]
     vat = vat_type_for(vat_types_list(connection=connection), expected)
     if vat is None:
