@@ -30,6 +30,7 @@ from invoicing.accounting import (
     RegisterDraft,
     slot_label,
 )
+from invoicing.setup import SetupStep
 from taxes.payments import payment_method_code
 
 from . import creditnotes, documents, health, sdi
@@ -46,6 +47,7 @@ from .models import FattureConnection
 from .quota import quota_turn
 from .receipts import ReceiptDraft, ReceiptLine, payment_account_ensure, receipt_create, receipt_find, receipts_check
 from .sdi import rejection_code, rejection_help
+from .setup import fatture_setup_steps
 from .tasks import check_connection
 
 
@@ -137,6 +139,10 @@ class FattureBackend:
             return Health(label, True, gettext("Checking the connection…"))
         when = date_format(localtime(seen.answered_at), "SHORT_DATETIME_FORMAT")
         return Health(label, True, gettext("Connected"), gettext("Last answer: %(when)s") % {"when": when})
+
+    @classmethod
+    def setup_steps(cls, tenant: Tenant) -> list[SetupStep]:
+        return fatture_setup_steps(tenant=tenant)
 
     # -- the interface ---------------------------------------------------------------------------
 

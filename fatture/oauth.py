@@ -34,7 +34,8 @@ logging.getLogger("oauthlib").setLevel(logging.INFO)
 # before create). products:r lists products; settings:r is what GET /c/{cid}/info/vat_types declares.
 # E-invoicing adds: credit notes (documents of type credit_note, and the e-invoice status webhook needs
 # read scope on invoices and credit notes, §11), the corrispettivi register (receipts, §15), and
-# settings:a to create VAT types and payment accounts (§5.2, §9.1). The e-invoice endpoints declare no
+# settings:a to create VAT types and payment accounts (§5.2, §9.1); products:a creates the product a
+# mapping slot lacks (§4, spec createProduct). The e-invoice endpoints declare no
 # scope of their own. A grant made before these were added lacks them until the seller reconnects (§2.2).
 SCOPES = [
     "entity.clients:r",
@@ -46,6 +47,7 @@ SCOPES = [
     "receipts:r",
     "receipts:a",
     "products:r",
+    "products:a",
     "settings:r",
     "settings:a",
 ]

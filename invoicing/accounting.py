@@ -29,6 +29,8 @@ from brickinvoice.errors import ServiceError
 if TYPE_CHECKING:
     from accounts.models import Tenant
 
+    from .setup import SetupStep
+
 
 # Sent by a package (keyword ``tenant``) when the tenant's set-up may have become able to invoice:
 # after a (re)connect, a company picked, the mapping saved or the products refreshed. Invoicing
@@ -332,6 +334,10 @@ class AccountingPackage(Protocol):
     def account_of(self, tenant: Tenant) -> int | None: ...
 
     def health(self, tenant: Tenant) -> Health: ...
+
+    def setup_steps(self, tenant: Tenant) -> list[SetupStep]:
+        """The package's steps of the set-up checklist (invoicing/setup.py), in order, from the
+        database only: e.g. an account approved, connected, a company chosen, products mapped."""
 
     def wait_before_invoice(self, account_id: int) -> float: ...
 
