@@ -130,7 +130,7 @@ CATALOGUE: dict[str, Entry] = {
         _("Fatture in Cloud has not given us the permission this needs yet."),
         _(
             "Reconnect Fatture in Cloud on the Accounting page and approve the new permissions "
-            "(credit notes, corrispettivi, VAT types), then retry."
+            "(credit notes, corrispettivi, VAT types, products), then retry."
         ),
     ),
     "fatture_webhooks_unavailable": Entry(
