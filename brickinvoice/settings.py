@@ -363,8 +363,12 @@ for _name, _mode in (("ECB_RATES_MODE", ECB_RATES_MODE), ("VIES_MODE", VIES_MODE
     if _mode not in ("live", "offline"):
         raise ImproperlyConfigured(f"{_name} must be 'live' or 'offline', not {_mode!r}.")
 
-# Our servers' egress IP, shown to sellers who must bind their BrickLink token to it.
-BRICKLINK_EGRESS_IP = env.str("BRICKLINK_EGRESS_IP", default="")
+# Our servers' outgoing IPv4 addresses (comma-separated), shown on the BrickLink pages: BrickLink
+# binds every access token to one IP, so the seller registers these. BRICKLINK_EGRESS_IP is the
+# older single-address name, still read when OUTGOING_IPS is not set.
+OUTGOING_IPS = [ip.strip() for ip in env.list("OUTGOING_IPS", default=[]) if ip.strip()] or [
+    ip for ip in [env.str("BRICKLINK_EGRESS_IP", default="").strip()] if ip
+]
 # Where the OAuth callback is served from, as Fatture must see it (registered redirect URI).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
 # Fatture in Cloud webhooks (fatture/webhooks.py): optional, off by default; polling stays the baseline.

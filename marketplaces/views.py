@@ -50,7 +50,7 @@ def store_list(request):
         {
             "stores": stores,
             "is_owner": request.membership.role == Role.OWNER,
-            "egress_ip": getattr(settings, "BRICKLINK_EGRESS_IP", ""),
+            "outgoing_ips": settings.OUTGOING_IPS,
         },
     )
 
@@ -71,7 +71,7 @@ def connect_bricklink(request):
     return render(
         request,
         "marketplaces/connect_bricklink.html",
-        {"form": form, "err": err, "egress_ip": getattr(settings, "BRICKLINK_EGRESS_IP", "")},
+        {"form": form, "err": err, "outgoing_ips": settings.OUTGOING_IPS},
         status=400 if err else 200,
     )
 
