@@ -224,6 +224,9 @@ if not DEBUG:
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+# Server-side sessions: a failed store connect keeps the typed secrets there (encrypted) for the
+# retry (marketplaces/kept.py), so the session must never be a signed cookie the browser holds.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 X_FRAME_OPTIONS = "DENY"
 
 # Caches: Redis when configured (shared by all workers: Fatture quota, product cache),
