@@ -2,16 +2,19 @@
 secrets kept server-side after a failed connect (never in the HTML), and one store per account
 across tenants (refused without saying who has it)."""
 
+import hashlib
 import json
 import time
 
 import pytest
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from marketplaces import kept
 from marketplaces.models import StoreConnection
 from tests.data.marketplace_payloads import BL_CREDENTIALS, BO_KEY, bl_envelope
+from tests.factories import BrickLinkStoreFactory, StoreConnectionFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_marketplace_backoff")]
 
@@ -143,3 +146,55 @@ def test_failed_brickowl_connect_keeps_the_key_out_of_the_page(owner_client, ten
 
     assert response.status_code == 302
     assert StoreConnection.objects.get(tenant=tenant).get_credentials() == {"api_key": BO_KEY}
+
+
+# -- one connection per store across tenants ---------------------------------------------------
+
+
+def bricklink_ref() -> str:
+    return "sha256:" + hashlib.sha256(BL_CREDENTIALS["consumer_key"].encode()).hexdigest()[:40]
+
+
+def test_a_bricklink_store_connected_by_another_tenant_is_refused_without_saying_who(
+    owner_client, tenant, other_tenant, outsider, rsps
+):
+    BrickLinkStoreFactory(tenant=other_tenant, account_ref=bricklink_ref(), name="Secret Shop")
+    accept_bricklink(rsps)
+
+    response = owner_client.post(reverse("marketplaces:connect_bricklink"), BL_CREDENTIALS)
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "already connected to another BrickInvoice account" in page
+    assert all(who not in page for who in ("Other Bricks", "outsider@example.com", "Secret Shop"))
+    assert not StoreConnection.objects.filter(tenant=tenant).exists()
+
+
+def test_the_store_can_be_connected_once_the_other_tenant_disconnected_it(owner_client, tenant, other_tenant, rsps):
+    BrickLinkStoreFactory(
+        tenant=other_tenant, account_ref=bricklink_ref(), status=StoreConnection.Status.DISCONNECTED, credentials=""
+    )
+    accept_bricklink(rsps)
+
+    response = owner_client.post(reverse("marketplaces:connect_bricklink"), BL_CREDENTIALS)
+
+    assert response.status_code == 302
+    assert StoreConnection.objects.get(tenant=tenant).account_ref == bricklink_ref()
+
+
+def test_a_brickowl_store_needing_attention_elsewhere_is_still_taken(owner_client, tenant, other_tenant, rsps):
+    StoreConnectionFactory(tenant=other_tenant, account_ref="store:99", status=StoreConnection.Status.NEEDS_ATTENTION)
+    rsps.get(f"{BO}/user/details", json={"uid": 7, "username": "owl", "store_details": {"store_id": 99}})
+
+    response = owner_client.post(reverse("marketplaces:connect_brickowl"), {"api_key": "another-key-of-that-store-1"})
+
+    assert response.status_code == 400
+    assert "already connected to another BrickInvoice account" in response.content.decode()
+    assert not StoreConnection.objects.filter(tenant=tenant).exists()
+
+
+def test_the_database_refuses_two_live_connections_of_one_account(tenant, other_tenant):
+    BrickLinkStoreFactory(tenant=other_tenant, account_ref=bricklink_ref())
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BrickLinkStoreFactory(tenant=tenant, account_ref=bricklink_ref())
