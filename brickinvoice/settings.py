@@ -116,6 +116,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.tenant",
+                "brickinvoice.context_processors.links",
             ],
         },
     },
@@ -185,6 +186,12 @@ if not DEBUG or env.str("EMAIL_URL", default=""):
 # The product's name in e-mails (sender, subject prefix, greeting) and pages, instead of a host name.
 SITE_NAME = env.str("SITE_NAME", default="BrickInvoice")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <no-reply@localhost>")
+# Footer links (brickinvoice.context_processors.links). Support shows only when configured;
+# privacy and terms default to the product's own pages (/privacy, /terms).
+SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="")
+SUPPORT_URL = env.str("SUPPORT_URL", default="")
+PRIVACY_URL = env.str("PRIVACY_URL", default="")
+TERMS_URL = env.str("TERMS_URL", default="")
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
