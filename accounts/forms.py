@@ -1,4 +1,5 @@
 from django import forms
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 from django_countries.fields import LazyTypedChoiceField  # type: ignore[attr-defined]
@@ -37,6 +38,10 @@ class SellerSettingsForm(forms.ModelForm):
             "cutoff_date",
             "invoice_date_policy",
             "sync_schedule",
+            "line_text_std",
+            "line_text_margin",
+            "line_text_shipping",
+            "line_text_handling",
         ]
         # An <input type="date"> takes ISO dates whatever the page's language (Italian would be 27/11/2026).
         widgets = {"cutoff_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
@@ -48,6 +53,21 @@ class SellerSettingsForm(forms.ModelForm):
             "invoice_date_policy": _("Invoice date"),
             "sync_schedule": _("Automatic sync"),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # An empty line template means our wording, in the invoice's language: show it as the example.
+        from invoicing.linetexts import default_templates
+        from invoicing.plan import INVOICE_LANGUAGE
+
+        with translation.override(INVOICE_LANGUAGE):
+            defaults = default_templates()
+        for kind, text in defaults.items():
+            field = self.fields[f"line_text_{kind}"]
+            field.widget.attrs["placeholder"] = text
+            field.help_text = _(
+                "Leave empty for the wording shown. Placeholders: {count} (pieces), {order_id}, {marketplace}."
+            )
 
 
 class NotificationPreferencesForm(forms.Form):

@@ -11,6 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from invoicing.linetexts import KINDS as LINE_KINDS
+from invoicing.linetexts import validate_line_template
+
 from .choices import (
     DEFAULT_INVOICEABLE_STATUSES,
     EInvoiceMode,
@@ -143,6 +146,20 @@ class SellerSettings(models.Model):
     payment_method_codes = models.JSONField(default=dict, blank=True)
     # The accounting package connected (a key of settings.ACCOUNTING_BACKENDS, invoicing/accounting.py).
     accounting_package = models.CharField(max_length=40, default="fatture_in_cloud")
+    # Invoice line descriptions (invoicing/linetexts.py): templates with {count}, {order_id},
+    # {marketplace}; empty means the product's Italian wording.
+    line_text_std = models.CharField(
+        _("New parts line"), max_length=200, blank=True, validators=[validate_line_template]
+    )
+    line_text_margin = models.CharField(
+        _("Used parts line (margin scheme)"), max_length=200, blank=True, validators=[validate_line_template]
+    )
+    line_text_shipping = models.CharField(
+        _("Shipping line"), max_length=200, blank=True, validators=[validate_line_template]
+    )
+    line_text_handling = models.CharField(
+        _("Handling line"), max_length=200, blank=True, validators=[validate_line_template]
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -150,6 +167,10 @@ class SellerSettings(models.Model):
 
     def __str__(self):
         return f"Settings of {self.tenant}"
+
+    def line_templates(self) -> dict[str, str]:
+        """The seller's non-empty line templates by kind (invoicing.linetexts.KINDS)."""
+        return {kind: value for kind in LINE_KINDS if (value := getattr(self, f"line_text_{kind}"))}
 
 
 class PreRegistration(models.Model):

@@ -168,6 +168,14 @@ CATALOGUE: dict[str, Entry] = {
             "the new token value and secret here."
         ),
     ),
+    "store_connected_elsewhere": Entry(
+        _("This store is already connected to another BrickInvoice account."),
+        _(
+            "A store can be connected to one account only, or its orders would be invoiced twice. Disconnect it "
+            "in the other account first (Stores → Disconnect), then connect it here. If you do not know that "
+            "account, write to support."
+        ),
+    ),
     "marketplace_quota": Entry(
         _("The marketplace's daily API quota is used up."),
         _("Nothing to do: the import stops and resumes automatically when the quota resets."),

@@ -117,6 +117,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.tenant",
+                "brickinvoice.context_processors.links",
             ],
         },
     },
@@ -186,6 +187,12 @@ if not DEBUG or env.str("EMAIL_URL", default=""):
 # The product's name in e-mails (sender, subject prefix, greeting) and pages, instead of a host name.
 SITE_NAME = env.str("SITE_NAME", default="BrickInvoice")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <no-reply@localhost>")
+# Footer links (brickinvoice.context_processors.links). Support shows only when configured;
+# privacy and terms default to the product's own pages (/privacy, /terms).
+SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="")
+SUPPORT_URL = env.str("SUPPORT_URL", default="")
+PRIVACY_URL = env.str("PRIVACY_URL", default="")
+TERMS_URL = env.str("TERMS_URL", default="")
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -225,6 +232,9 @@ if not DEBUG:
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+# Server-side sessions: a failed store connect keeps the typed secrets there (encrypted) for the
+# retry (marketplaces/kept.py), so the session must never be a signed cookie the browser holds.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 X_FRAME_OPTIONS = "DENY"
 
 # Caches: Redis when configured (shared by all workers: Fatture quota, product cache),
@@ -370,8 +380,12 @@ for _name, _mode in (("ECB_RATES_MODE", ECB_RATES_MODE), ("VIES_MODE", VIES_MODE
     if _mode not in ("live", "offline"):
         raise ImproperlyConfigured(f"{_name} must be 'live' or 'offline', not {_mode!r}.")
 
-# Our servers' egress IP, shown to sellers who must bind their BrickLink token to it.
-BRICKLINK_EGRESS_IP = env.str("BRICKLINK_EGRESS_IP", default="")
+# Our servers' outgoing IPv4 addresses (comma-separated), shown on the BrickLink pages: BrickLink
+# binds every access token to one IP, so the seller registers these. BRICKLINK_EGRESS_IP is the
+# older single-address name, still read when OUTGOING_IPS is not set.
+OUTGOING_IPS = [ip.strip() for ip in env.list("OUTGOING_IPS", default=[]) if ip.strip()] or [
+    ip for ip in [env.str("BRICKLINK_EGRESS_IP", default="").strip()] if ip
+]
 # Where the OAuth callback is served from, as Fatture must see it (registered redirect URI).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
 # Fatture in Cloud webhooks (fatture/webhooks.py): optional, off by default; polling stays the baseline.

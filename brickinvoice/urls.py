@@ -13,6 +13,8 @@ admin.site.site_title = _("BrickInvoice admin")
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
+    path("privacy", views.privacy, name="privacy"),
+    path("terms", views.terms, name="terms"),
     # The language switch (POST, CSRF-checked; accounts.views.set_language).
     path("i18n/setlang/", set_language, name="set_language"),
     # The seller's guide, public (guide/__init__.py).

@@ -9,6 +9,15 @@ def landing(request):
     return render(request, "landing.html")
 
 
+def privacy(request):
+    """What the product keeps and where it sends it; PRIVACY_URL replaces it in the footer."""
+    return render(request, "legal/privacy.html")
+
+
+def terms(request):
+    return render(request, "legal/terms.html")
+
+
 def healthz(request):
     """Liveness plus a database round trip, for the load balancer."""
     with connection.cursor() as cursor:

@@ -1,6 +1,8 @@
 """Admin for invoices, sync runs and the customer map (support and operations; nothing secret here)."""
 
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from . import queueing
 from .models import CustomerLink, Invoice, SyncRun
@@ -20,11 +22,25 @@ class InvoiceAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Retry the selected failed or held invoices")
+    def has_delete_permission(self, request, obj=None):
+        # An invoice is a fiscal document once issued, and the row is what stops a second one
+        # being created for the order: it is never deleted by hand (nor "Delete selected").
+        return False
+
+    @admin.action(description=_("Retry the selected failed or held invoices"), permissions=["change"])
     def retry(self, request, queryset):
-        count = sum(queueing.invoice_retry(invoice=invoice) for invoice in queryset)
-        kick_dispatcher()
-        self.message_user(request, f"{count} invoice(s) queued again.", messages.SUCCESS)
+        """The seller's Retry button (queueing.invoice_retry) for each selected invoice."""
+        retried = [invoice for invoice in queryset.select_related("tenant") if queueing.invoice_retry(invoice=invoice)]
+        # The retry may have given a row its company only now: read it back to wake its dispatcher.
+        companies = Invoice.objects.filter(pk__in=[invoice.pk for invoice in retried]).values_list("company_id")
+        for (company_id,) in set(companies):
+            kick_dispatcher(company_id)
+        self.message_user(
+            request,
+            ngettext("%(count)d invoice queued again.", "%(count)d invoices queued again.", len(retried))
+            % {"count": len(retried)},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(SyncRun)

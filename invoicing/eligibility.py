@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
@@ -44,6 +44,8 @@ class SellerRules:
     invoiceable_statuses: Sequence[str] = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED)
     cutoff_date: date | None = None
     invoice_date_policy: str = "payment_date"
+    # The seller's line description templates by kind (invoicing.linetexts); empty: our wording.
+    line_texts: Mapping[str, str] = field(default_factory=dict)
 
 
 def ineligibility_reason(order: OrderLike, rules: SellerRules, *, already_invoiced: bool) -> str | None:

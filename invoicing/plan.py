@@ -41,11 +41,11 @@ from .amounts import (
     shipping_amount,
 )
 from .eligibility import OrderLike, SellerRules, as_local_date, ineligibility_reason, invoice_date_for
+from .linetexts import line_texts
 from .regions import Region, region_for
 from .vat import STAMP_DUTY_NOTE, VatTypeFinder, VatTypeMissing, legal_notes, stamp_duty_for, vat_for
 
 ZERO = Decimal("0")
-MARKETPLACE_LABELS = {"bricklink": "BrickLink", "brickowl": "BrickOwl"}
 INVOICE_LANGUAGE = "it"  # the documents are Italian invoices, whatever the seller's UI language
 
 __all__ = [
@@ -137,22 +137,6 @@ class _Draft:
     """Lines being built: (slot, description, treatment, EUR amount, original amount)."""
 
     rows: list[tuple[str, str, Treatment, Decimal, Decimal]] = field(default_factory=list)
-
-
-def _texts(order: OrderLike, pieces: Mapping[str, int]) -> dict[str, str]:
-    label = _("%(marketplace)s order %(number)s") % {
-        "marketplace": MARKETPLACE_LABELS.get(order.marketplace, order.marketplace),
-        "number": order.marketplace_order_id,
-    }
-    texts = {"label": label}
-    for kind, what in (("std", _("LEGO parts")), ("margin", _("Used LEGO parts (margin scheme)"))):
-        count = _(", %(n)s pcs") % {"n": pieces[kind]} if pieces.get(kind) else ""
-        texts[kind] = f"{what}{count} — {label}"
-    with_insurance = _("Shipping and insurance") if Decimal(order.insurance or 0) else _("Shipping")
-    texts["shipping"] = f"{with_insurance} — {label}"
-    handling = _("Handling and other charges")  # outside the f-string, where makemessages sees it
-    texts["handling"] = f"{handling} — {label}"
-    return texts
 
 
 def _treatments(
@@ -274,7 +258,7 @@ def _build(
     treatments = _treatments(
         order, region, kinds, tax, operation_date, goods_eur.get("std", ZERO) + sum(eur[len(kinds) :], ZERO)
     )
-    texts = _texts(order, pieces)
+    texts = line_texts(order, pieces, rules.line_texts)
     draft = _Draft()
     for kind, amount, amount_original in zip(kinds, eur, original, strict=False):
         draft.rows.append((goods_slot(kind, region), texts[kind], treatments[kind], amount, amount_original))

@@ -14,4 +14,5 @@ def seller_rules_for(tenant: Tenant) -> SellerRules:
         invoiceable_statuses=tuple(s.invoiceable_statuses),
         cutoff_date=s.cutoff_date,
         invoice_date_policy=s.invoice_date_policy,
+        line_texts=s.line_templates(),
     )

@@ -24,6 +24,13 @@ class IpMismatch(BadCredentials):
     code = "bricklink_ip_mismatch"
 
 
+class StoreConnectedElsewhere(MarketplaceError):
+    """The same marketplace account is connected (not disconnected) in another tenant. The error
+    never says which one: that would tell a stranger who sells what."""
+
+    code = "store_connected_elsewhere"
+
+
 class NotFound(MarketplaceError):
     """One resource (an order) does not exist (any more): skip it, keep going."""
 

@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import OrderStatus
+from brickinvoice.fields import mask
 
 from .models import StoreConnection
 from .stages import Stage
@@ -25,7 +26,46 @@ def _secret(label: "StrOrPromise", help_text: "StrOrPromise" = "") -> forms.Char
     )
 
 
-class BrickLinkConnectForm(forms.Form):
+class KeptSecretsForm(forms.Form):
+    """A connect form whose secrets a failed attempt kept server-side (marketplaces.kept).
+
+    A kept secret's field is optional and shows only a masked hint; left empty, the kept value
+    is used. The value itself is never rendered (``PasswordInput(render_value=False)``)."""
+
+    secret_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, kept: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kept: dict[str, str] = {}
+        self.show_kept(kept or {})
+
+    def show_kept(self, kept: dict[str, str]) -> None:
+        self.kept = {name: value for name, value in kept.items() if name in self.secret_fields}
+        for name, value in self.kept.items():
+            field = self.fields[name]
+            field.required = False
+            field.widget.attrs["placeholder"] = mask(value)
+            # The bound field copies the help text when made: set it there too.
+            field.help_text = self[name].help_text = _(
+                "Kept from your last try: leave empty to use it, or type a new value."
+            )
+
+    def clean(self):
+        data = super().clean() or {}
+        for name, value in self.kept.items():
+            if not data.get(name):
+                data[name] = value
+        return data
+
+    def typed_secrets(self) -> dict[str, str]:
+        """The secrets of this attempt that passed validation, to keep for the next one."""
+        cleaned = getattr(self, "cleaned_data", {})
+        return {name: cleaned[name] for name in self.secret_fields if cleaned.get(name)}
+
+
+class BrickLinkConnectForm(KeptSecretsForm):
+    secret_fields = ("consumer_secret", "token_value", "token_secret")
+
     consumer_key = forms.CharField(
         label=_("Consumer key"), max_length=200, strip=True, widget=forms.TextInput(attrs={"autocomplete": "off"})
     )
@@ -34,7 +74,8 @@ class BrickLinkConnectForm(forms.Form):
     token_secret = _secret(_("Token secret"))
 
 
-class BrickOwlConnectForm(forms.Form):
+class BrickOwlConnectForm(KeptSecretsForm):
+    secret_fields = ("api_key",)
     api_key = _secret(_("API key"), _("BrickOwl → My account → API keys. The key needs the order permissions."))
 
 

@@ -80,7 +80,14 @@ class StoreConnection(models.Model):
                 fields=["tenant", "marketplace", "account_ref"],
                 condition=~models.Q(account_ref=""),
                 name="uniq_store_account_per_tenant",
-            )
+            ),
+            # One live connection per marketplace account across tenants, or its orders would be
+            # invoiced twice (marketplaces.services refuses it first, with a readable error).
+            models.UniqueConstraint(
+                fields=["marketplace", "account_ref"],
+                condition=~models.Q(account_ref="") & ~models.Q(status="disconnected"),
+                name="uniq_connected_store_account",
+            ),
         ]
 
     def __str__(self):

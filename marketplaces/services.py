@@ -2,7 +2,9 @@
 
 - ``store_connect_bricklink`` / ``store_connect_brickowl``: one live call proves the credentials,
   then they are saved encrypted with a masked hint. A reconnect of the same marketplace account
-  reuses the store row, so its orders are never imported twice.
+  reuses the store row, so its orders are never imported twice. An account connected in another
+  tenant is refused (its orders would be invoiced twice), without saying which tenant; the check
+  runs after the live call, so only someone holding working credentials learns even that.
 - ``store_disconnect``: blanks the credentials and keeps the row and its orders.
 - ``store_import_orders`` (in ``marketplaces.imports``, re-exported here): incremental,
   idempotent import of one store.
@@ -10,7 +12,7 @@
 
 import hashlib
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -19,7 +21,7 @@ from brickinvoice.fields import mask
 
 from .bricklink.client import BrickLinkClient, BrickLinkCredentials
 from .brickowl.client import BrickOwlClient
-from .errors import BadCredentials
+from .errors import BadCredentials, StoreConnectedElsewhere
 from .importrun import ImportResult, bricklink_daily_budget, roll_day
 from .imports import DEFAULT_NAMES, store_import_orders
 from .models import Marketplace, Order, StoreConnection
@@ -115,6 +117,8 @@ def _save_connection(
     name: str = "",
     currency: str = "",
 ) -> StoreConnection:
+    if _connected_elsewhere(tenant=tenant, marketplace=marketplace, account_ref=account_ref):
+        raise StoreConnectedElsewhere()
     stores = StoreConnection.objects.select_for_update().filter(tenant=tenant, marketplace=marketplace)
     store = stores.filter(account_ref=account_ref).first()
     if store is None and not account_ref.startswith("store:"):
@@ -130,8 +134,23 @@ def _save_connection(
     store.status = StoreConnection.Status.ACTIVE
     _clear_error(store)
     _count_calls(store, calls)
-    store.save()
+    try:
+        with transaction.atomic():
+            store.save()
+    except IntegrityError as exc:
+        # Another tenant connected the same account in the same instant (uniq_connected_store_account).
+        raise StoreConnectedElsewhere() from exc
     return store
+
+
+def _connected_elsewhere(*, tenant: Tenant, marketplace: str, account_ref: str) -> bool:
+    return (
+        StoreConnection.objects.filter(marketplace=marketplace, account_ref=account_ref)
+        .exclude(account_ref="")
+        .exclude(tenant=tenant)
+        .exclude(status=StoreConnection.Status.DISCONNECTED)
+        .exists()
+    )
 
 
 def _count_calls(store: StoreConnection, calls: int) -> None:

@@ -14,7 +14,8 @@ from brickinvoice.errors import ServiceError
 
 from . import selectors, services
 from .forms import BrickLinkConnectForm, BrickOwlConnectForm, OrderFilterForm
-from .models import Order, StoreConnection
+from .kept import connect_forget, connect_keep, connect_recall
+from .models import Marketplace, Order, StoreConnection
 from .tasks import import_store
 
 ORDERS_PER_PAGE = 50
@@ -51,46 +52,55 @@ def store_list(request):
         {
             "stores": stores,
             "is_owner": request.membership.role == Role.OWNER,
-            "egress_ip": getattr(settings, "BRICKLINK_EGRESS_IP", ""),
+            "outgoing_ips": settings.OUTGOING_IPS,
         },
     )
 
 
 @owner_required
 def connect_bricklink(request):
-    form = BrickLinkConnectForm(request.POST or None)
-    err = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            store = services.store_connect_bricklink(tenant=request.tenant, **form.cleaned_data)
-        except ServiceError as exc:
-            err = _error(exc)
-        else:
-            _queue_import(store)
-            messages.success(request, _("BrickLink store connected. The first import has started."))
-            return redirect("marketplaces:stores")
-    return render(
+    return _connect(
         request,
-        "marketplaces/connect_bricklink.html",
-        {"form": form, "err": err, "egress_ip": getattr(settings, "BRICKLINK_EGRESS_IP", "")},
-        status=400 if err else 200,
+        marketplace=Marketplace.BRICKLINK,
+        form_class=BrickLinkConnectForm,
+        service=services.store_connect_bricklink,
+        success=_("BrickLink store connected. The first import has started."),
+        template="marketplaces/connect_bricklink.html",
+        context={"outgoing_ips": settings.OUTGOING_IPS},
     )
 
 
 @owner_required
 def connect_brickowl(request):
-    form = BrickOwlConnectForm(request.POST or None)
+    return _connect(
+        request,
+        marketplace=Marketplace.BRICKOWL,
+        form_class=BrickOwlConnectForm,
+        service=services.store_connect_brickowl,
+        success=_("BrickOwl store connected. The first import has started."),
+        template="marketplaces/connect_brickowl.html",
+    )
+
+
+def _connect(request, *, marketplace, form_class, service, success, template, context=None):
+    """Check and save a store's credentials; after a failure the typed secrets are kept in the
+    session for the retry (marketplaces.kept), after a success they are forgotten."""
+    kept = connect_recall(session=request.session, marketplace=marketplace)
+    form = form_class(request.POST or None, kept=kept)
     err = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            store = services.store_connect_brickowl(tenant=request.tenant, **form.cleaned_data)
-        except ServiceError as exc:
-            err = _error(exc)
-        else:
-            _queue_import(store)
-            messages.success(request, _("BrickOwl store connected. The first import has started."))
-            return redirect("marketplaces:stores")
-    return render(request, "marketplaces/connect_brickowl.html", {"form": form, "err": err}, status=400 if err else 200)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                store = service(tenant=request.tenant, **form.cleaned_data)
+            except ServiceError as exc:
+                err = _error(exc)
+            else:
+                connect_forget(session=request.session, marketplace=marketplace)
+                _queue_import(store)
+                messages.success(request, success)
+                return redirect("marketplaces:stores")
+        form.show_kept(connect_keep(session=request.session, marketplace=marketplace, values=form.typed_secrets()))
+    return render(request, template, {"form": form, "err": err, **(context or {})}, status=400 if err else 200)
 
 
 @owner_required

@@ -197,7 +197,7 @@ def test_connect_brickowl_shows_each_error(owner_client, tenant, rsps, reply, te
 
 
 def test_stores_page_explains_the_ip_binding_for_a_store_needing_attention(owner_client, tenant, settings):
-    settings.BRICKLINK_EGRESS_IP = "192.0.2.10"
+    settings.OUTGOING_IPS = ["192.0.2.10"]
     BrickLinkStoreFactory(
         tenant=tenant,
         status=StoreConnection.Status.NEEDS_ATTENTION,
