@@ -236,12 +236,12 @@ def _month_spent(month: Window) -> FattureBudgetSpent:
     )
 
 
-def quota_take(company_id: int) -> None:
+def quota_take(company_id: int, *, now: float | None = None) -> None:
     """Count one request against the company's budgets, or raise ``fatture_quota`` without calling.
 
     ``cache.add`` + ``cache.incr`` are atomic on Redis, so concurrent workers never over-spend.
     """
-    now = time.time()
+    now = time.time() if now is None else now
     hour, month = hour_window(now), month_window(now)
     blocked_key, hour_others = _blocked_key(company_id), _others_key(company_id, hour.id)
     month_key, month_others = _month_key(company_id, month.id), _month_others_key(company_id, month.id)
