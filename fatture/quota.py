@@ -14,8 +14,8 @@ import math
 import random
 import time
 from dataclasses import dataclass
-from typing import Any
 from datetime import UTC, datetime
+from typing import Any
 
 import requests
 from django.conf import settings
