@@ -1,4 +1,4 @@
-"""Tenant access helpers: the only way views reach tenant-owned rows (design §5).
+"""Tenant access helpers: the only way views reach tenant-owned rows (docs/architecture.md §5.2).
 
 Every lookup is filtered by ``request.tenant``; anything of another tenant is a 404,
 never a 403, so that its existence does not leak.

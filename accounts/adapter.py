@@ -1,4 +1,4 @@
-"""allauth customisation (style §10): signing up creates the seller's tenant and keeps the
+"""allauth customisation (docs/architecture.md §10.3): signing up creates the seller's tenant and keeps the
 language the seller signed up in; e-mails carry the product's name (SITE_NAME) instead of the
 request's host."""
 

@@ -153,7 +153,7 @@ class SellerSettings(models.Model):
 
 
 class PreRegistration(models.Model):
-    """An e-mail allowed (or asking) to connect a Fatture in Cloud account (design §4 step 2).
+    """An e-mail allowed (or asking) to connect a Fatture in Cloud account (docs/architecture.md §4.2).
 
     Approval belongs to the e-mail, not to a connection: once approved, disconnecting and
     reconnecting needs no new approval. E-mails are stored lower-case and unique regardless of case.

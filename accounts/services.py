@@ -42,7 +42,7 @@ def settings_pin(tenant: Tenant) -> SellerSettings:
     return seller_settings
 
 
-# --- Fatture in Cloud e-mail pre-registration (design §4 step 2) -------------------------------
+# --- Fatture in Cloud e-mail pre-registration (docs/architecture.md §4.2) ----------------
 
 
 def _normalise_email(email: str) -> str:

@@ -1,4 +1,4 @@
-"""accounts' tasks: thin, ids in, one service call (style §5)."""
+"""accounts' tasks: thin, ids in, one service call (docs/architecture.md §10.2)."""
 
 from celery import shared_task
 from django.db import transaction

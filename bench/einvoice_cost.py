@@ -82,6 +82,7 @@ def main():
     override_settings(
         CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
         FATTURE_API_URL=base,
+        FATTURE_TOKEN_URL=f"{base}/oauth/token",
         FATTURE_CLIENT_ID="sandbox-client",
         FATTURE_CLIENT_SECRET="sandbox-secret",
         SANDBOX_SDI_STEP_SECONDS=args.sdi_step_minutes * 60,

@@ -1,4 +1,5 @@
-"""The Celery app. Configuration lives in settings under CELERY_*; see design §2 and §5."""
+"""The Celery app. Configuration lives in settings under CELERY_*; see docs/architecture.md §2 and
+§5.8."""
 
 import os
 

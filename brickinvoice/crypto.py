@@ -1,4 +1,4 @@
-"""Secrets at rest: MultiFernet over FIELD_ENCRYPTION_KEYS (design §5).
+"""Secrets at rest: MultiFernet over FIELD_ENCRYPTION_KEYS (docs/architecture.md §5.3).
 
 The first key encrypts, every key decrypts. Stored values carry the marker ``fernet1:``
 so that a plaintext value can never pass for ciphertext, and so that a future scheme

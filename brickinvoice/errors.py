@@ -1,4 +1,4 @@
-"""The error vocabulary a seller can meet (design §6), and the typed error every client raises.
+"""The error vocabulary a seller can meet (docs/architecture.md §6), and the typed error every client raises.
 
 Each code has a message in plain words and a hint that says what to do. Clients raise
 ``ServiceError`` subclasses carrying a code; services store ``code`` / ``message`` / ``hint``

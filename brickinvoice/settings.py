@@ -1,4 +1,4 @@
-"""Settings, all from the environment (design §7).
+"""Settings, all from the environment (docs/architecture.md §7).
 
 With no environment at all this runs for development: DEBUG on, SQLite, no broker
 (a filesystem queue under ./var), console e-mail. With DEBUG off, the secrets below
@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "fatture",
     "taxes",
     "invoicing",
+    "guide",
 ]
 if SANDBOX:
     # The fake third parties and the demo; never in a production install (tests add it in
@@ -189,7 +190,7 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Italian first, English too (issue 16). One catalogue for the whole product in locale/ (README,
-# Translations); allauth's and Django's own catalogues come with their apps. The compiled .mo
+# Languages); allauth's and Django's own catalogues come with their apps. The compiled .mo
 # files are committed, so running the product needs no gettext.
 LANGUAGE_CODE = "it"
 LANGUAGES = [("it", "Italiano"), ("en", "English")]
@@ -323,11 +324,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 ACCOUNTING_BACKENDS = {"fatture_in_cloud": "fatture.backend.FattureBackend"}
 ACCOUNTING_DEFAULT_BACKEND = "fatture_in_cloud"
 
-# Third parties (design §7). No host appears anywhere else in the code.
+# Third parties (docs/architecture.md §7). No host appears anywhere else in the code.
 FATTURE_CLIENT_ID = env.str("FATTURE_CLIENT_ID", default="")
 FATTURE_CLIENT_SECRET = env.str("FATTURE_CLIENT_SECRET", default="")
 FATTURE_API_URL = env.str("FATTURE_API_URL", default="https://api-v2.fattureincloud.it").rstrip("/")
 FATTURE_AUTHORIZE_URL = env.str("FATTURE_AUTHORIZE_URL", default=f"{FATTURE_API_URL}/oauth/authorize")
+FATTURE_TOKEN_URL = env.str("FATTURE_TOKEN_URL", default=f"{FATTURE_API_URL}/oauth/token")
 FATTURE_INVOICE_VIEW_URL = env.str(
     "FATTURE_INVOICE_VIEW_URL", default="https://secure.fattureincloud.it/invoices/view/{id}"
 )
@@ -359,6 +361,11 @@ ECB_RATES_MODE = env.str("ECB_RATES_MODE", default="live")
 ECB_RATE_LOOKBACK_DAYS = env.int("ECB_RATE_LOOKBACK_DAYS", default=7)
 VIES_WSDL_URL = env.str("VIES_WSDL_URL", default="https://ec.europa.eu/taxation_customs/vies/checkVatService.wsdl")
 VIES_MODE = env.str("VIES_MODE", default="offline" if SANDBOX else "live")
+# When an in-flight e-invoice's SdI status is read again, as it ages (invoicing/einvoicing.py).
+# The sandbox's SdI answers in minutes, so the demo looks sooner.
+EINVOICE_CHECK_AFTER_SECONDS = env.list(
+    "EINVOICE_CHECK_AFTER_SECONDS", cast=int, default=[60, 180, 600, 1800] if SANDBOX else [7200, 21600, 43200, 86400]
+)
 VIES_TIMEOUT = env.float("VIES_TIMEOUT", default=10.0)  # seconds, connect and read
 # A valid VIES answer younger than this is reused as evidence instead of asking VIES again.
 VIES_CACHE_DAYS = env.int("VIES_CACHE_DAYS", default=30)
@@ -383,6 +390,7 @@ if SANDBOX:
     FATTURE_CLIENT_SECRET = FATTURE_CLIENT_SECRET or "sandbox-secret"
     FATTURE_API_URL = env.str("FATTURE_API_URL", default=f"{_sandbox_base}/fatture").rstrip("/")
     FATTURE_AUTHORIZE_URL = env.str("FATTURE_AUTHORIZE_URL", default=f"{FATTURE_API_URL}/oauth/authorize")
+    FATTURE_TOKEN_URL = env.str("FATTURE_TOKEN_URL", default=f"{FATTURE_API_URL}/oauth/token")
     FATTURE_INVOICE_VIEW_URL = env.str("FATTURE_INVOICE_VIEW_URL", default=f"{_sandbox_base}/fatture/view/{{id}}")
     BRICKLINK_API_URL = env.str("BRICKLINK_API_URL", default=f"{_sandbox_base}/bricklink").rstrip("/")
     BRICKOWL_API_URL = env.str("BRICKOWL_API_URL", default=f"{_sandbox_base}/brickowl").rstrip("/")

@@ -15,6 +15,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     # The language switch (POST, CSRF-checked; accounts.views.set_language).
     path("i18n/setlang/", set_language, name="set_language"),
+    # The seller's guide, public (guide/__init__.py).
+    path("guida/", include("guide.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("home/", include("accounts.urls")),

@@ -11,6 +11,8 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext
 
 from accounts.models import Tenant
@@ -30,9 +32,10 @@ from invoicing.accounting import (
     RegisterDraft,
     slot_label,
 )
+from invoicing.setup import SetupStep
 from taxes.payments import payment_method_code
 
-from . import creditnotes, documents, sdi
+from . import creditnotes, documents, health, sdi
 from .cache import REFUSAL_MEMORY, catalogue_cache_clear, missing_products_key, refusal_reread_key
 from .catalogue import vat_types_list
 from .client import FattureClient
@@ -46,6 +49,8 @@ from .models import FattureConnection
 from .quota import month_outlook, quota_turn, sustained_calls_per_hour
 from .receipts import ReceiptDraft, ReceiptLine, payment_account_ensure, receipt_create, receipt_find, receipts_check
 from .sdi import rejection_code, rejection_help
+from .setup import fatture_setup_steps
+from .tasks import check_connection
 
 
 def _status(value: str, recipient_code: str) -> EInvoiceStatus:
@@ -132,7 +137,25 @@ class FattureBackend:
         unmapped = mapping_health_issue(tenant=tenant, connection=connection)
         if unmapped:
             return Health(label, False, gettext("Product mapping incomplete"), unmapped.message, unmapped.hint)
-        return Health(label, True, gettext("Connected"))
+        return cls._live_health(label, connection)
+
+    @staticmethod
+    def _live_health(label: str, connection: FattureConnection) -> Health:
+        """What Fatture last said (fatture/health.py), with a background check when that is old."""
+        seen = health.freshness(connection)
+        if seen.stale:
+            health.request_check(connection, enqueue=check_connection.delay)
+        if seen.failed_code:
+            message, hint = health.failure_text(seen.failed_code)
+            return Health(label, False, gettext("Not answering"), message, hint)
+        if seen.answered_at is None:
+            return Health(label, True, gettext("Checking the connection…"))
+        when = date_format(localtime(seen.answered_at), "SHORT_DATETIME_FORMAT")
+        return Health(label, True, gettext("Connected"), gettext("Last answer: %(when)s") % {"when": when})
+
+    @classmethod
+    def setup_steps(cls, tenant: Tenant) -> list[SetupStep]:
+        return fatture_setup_steps(tenant=tenant)
 
     # -- the interface ---------------------------------------------------------------------------
 

@@ -1,11 +1,13 @@
-"""The one Fatture in Cloud API client (design §5: refresh, rate limit, error mapping).
+"""The one Fatture in Cloud API client (docs/architecture.md §5.9: refresh, rate limit,
+error mapping).
 
 ``FattureClient(connection)`` speaks to ``settings.FATTURE_API_URL`` with the connection's bearer
 token, through ``brickinvoice.http.build_session("fatture")`` (timeouts, one log line per call,
 never a token). It
 
 - refreshes the access token shortly before it expires and once on a 401, under a row lock on the
-  connection so that two workers never refresh twice (the refresh token rotates, §2.2);
+  connection so that two workers never refresh twice (the refresh token rotates,
+  docs/providers/fatture-in-cloud.md §2.2);
 - marks the connection ``needs_reconnect`` when a refresh is refused, and refuses every call while
   the connection is not connected;
 - keeps every worker inside Fatture's per-company quotas (fatture.quota), and remembers a
@@ -41,6 +43,7 @@ from .errors import (
     error_detail,
     raise_for_response,
 )
+from .health import note_answered
 from .models import FattureConnection
 from .quota import observe, quota_take
 
@@ -173,6 +176,7 @@ class FattureClient:
                     "fatture_auth_failed", error_detail(response) or gettext("401 after a fresh token.")
                 )
         raise_for_response(response)
+        note_answered(self.connection.pk)
         return _parse(response)
 
     # -- internals --------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from django.core.cache import cache
 from brickinvoice.shapes import member
 
 COMPANY_INFO_CACHE_SECONDS = 24 * 3600  # a plan changes rarely; "Read my plan again" forgets it
-# Corrispettivi need a Premium, Premium Plus or Complete licence (docs §15, FH-20).
+# Corrispettivi need a Premium, Premium Plus or Complete licence (docs/providers/fatture-in-cloud.md §15, FH-20).
 RECEIPT_PLANS = frozenset({"premium", "premium_plus", "complete"})
 PERMISSION_LEVELS = ("none", "read", "write", "detailed")
 

@@ -1,5 +1,5 @@
-"""Fatture in Cloud credit notes: the HTTP side of invoicing's credit notes (docs/providers/
-fatture-in-cloud.md §16; ../shared/reference/fatture-in-cloud/e-invoicing.md §3.1).
+"""Fatture in Cloud credit notes: the HTTP side of invoicing's credit notes
+(docs/providers/fatture-in-cloud.md §16).
 
 A credit note is an issued document of ``type=credit_note`` on the same endpoints as invoices,
 built like our invoices (gross unit prices, the marker in the internal ``subject``, one payment),

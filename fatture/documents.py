@@ -1,6 +1,6 @@
 """Fatture in Cloud clients (customers) and issued documents: the HTTP side of invoicing.
 
-Shapes follow ../shared/reference/fatture-in-cloud (README §3, §6, §7) and its openapi.yaml:
+Shapes follow docs/providers/fatture-in-cloud.md (§3 lists, §6 clients, §7 issued documents):
 request bodies are wrapped in ``{"data": ...}``; list answers are paginated with ``data``.
 Creating an invoice is not idempotent on Fatture's side: the caller (invoicing.services) owns
 exactly-once, and this module gives it the look-up it needs (``invoice_find``).
@@ -30,12 +30,12 @@ LOOKUP_MAX_PAGES = 50
 
 
 def q_string(value: str) -> str:
-    """A quoted string for a ``q`` filter; a literal ' is written '' (README §3.1: not escaped for us)."""
+    """A quoted string for a ``q`` filter; a literal ' is written '' (§3.1: the SDK does not escape it)."""
     return "'" + str(value).replace("'", "''") + "'"
 
 
 def italian_country_name(iso: str) -> str:
-    """Fatture's ``country`` is the Italian country name (README §6); ``country_iso`` goes beside it."""
+    """Fatture's ``country`` is the Italian country name (§6); ``country_iso`` goes beside it."""
     if not iso:
         return ""
     with translation.override("it"):
@@ -43,7 +43,7 @@ def italian_country_name(iso: str) -> str:
 
 
 def entity_fields(data: JSON) -> JSON:
-    """Our customer data as Fatture client fields (README §6)."""
+    """Our customer data as Fatture client fields (§6)."""
     fields = {k: v for k, v in data.items() if v not in (None, "")}
     iso = str(fields.get("country_iso", "")).strip().upper()
     if iso:
@@ -67,7 +67,7 @@ def _clients(api: FattureClient, q: str) -> list[JSON]:
 
 
 def client_find(api: FattureClient, *, code: str, name: str) -> int | None:
-    """By our code first, then by name; one request (README §3.1 allows ``or``).
+    """By our code first, then by name; one request (§3.1 allows ``or``).
 
     A same-name client is adopted only when it carries no code (made by hand in Fatture), so two
     buyers who share a name but not a username never share a client.
@@ -140,13 +140,15 @@ def invoice_payload(draft: InvoiceDraft) -> JSON:
             # The numbering series (sezionale) and EUR 2 stamp duty when due (docs/tax.md §7.4, §8).
             **({"numeration": draft.numeration} if draft.numeration else {}),
             **({"stamp_duty": _amount(draft.stamp_duty)} if draft.stamp_duty else {}),
-            # Creating with e_invoice does not send it (docs §8.1); payment_method is required then.
+            # Creating with e_invoice does not send it (docs/providers/fatture-in-cloud.md §8.1); payment_method
+            # is required then.
             **(
                 {"e_invoice": True, "ei_data": ei_data_invoice(payment_method=draft.payment_method)}
                 if draft.electronic
                 else {}
             ),
-            # `subject` is internal and not printed (README §7.2): it carries our order marker.
+            # `subject` is internal and not printed (docs/providers/fatture-in-cloud.md §7.2): it carries our order
+            # marker.
             "subject": draft.marker,
             "use_gross_prices": True,
             "items_list": [
@@ -215,16 +217,18 @@ def _documents_matching(api: FattureClient, *, q: str, marker: str, doc_type: st
 
 
 def invoice_find(api: FattureClient, *, marker: str, client_id: int, on: date) -> Document | None:
-    """The invoice already created for this order, if any (README §10.3: look before retrying)."""
+    """The invoice already created for this order, if any (docs/providers/fatture-in-cloud.md §10.4: look
+    before retrying)."""
     return document_find(api, doc_type="invoice", marker=marker, client_id=client_id, on=on)
 
 
 def document_find(api: FattureClient, *, doc_type: str, marker: str, client_id: int, on: date) -> Document | None:
-    """The document of ``doc_type`` (``invoice``, ``credit_note``; the list needs it, README §7.1)
-    already created with ``marker``, if any (README §10.3: look before retrying).
+    """The document of ``doc_type`` (``invoice``, ``credit_note``; the list needs it,
+    docs/providers/fatture-in-cloud.md §7.1) already created with ``marker``, if any (§10.4: look
+    before retrying).
 
     ``subject`` (where the marker is) is not a documented filter field, so the server filters on
-    the documented ``entity.id`` and ``date`` (README §3.1, [3rd]) and the marker is matched here,
+    the documented ``entity.id`` and ``date`` (§3.2, [3rd]) and the marker is matched here,
     over every page. If the server refuses that filter (400/422), the broader ``date`` alone is
     tried. None means "looked and it is not there"; any failure raises an error without an HTTP
     status ("cannot tell"), so that the caller never takes a failed look-up for "not created".

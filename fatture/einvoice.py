@@ -135,7 +135,7 @@ def _body(response: requests.Response | None):
 def einvoice_verify(client, document_id: int) -> VerifyResult:
     """FiC's formal check of the e-invoice XML (``GET …/e_invoice/xml_verify``). A 422 is an answer
     (``ok=False`` with the problems), not an error; other failures raise as usual. It checks formats
-    only: registry checks (00305, 00306, 00311, 00324) happen at SDI after sending (docs §8.2)."""
+    only: registry checks (00305, 00306, 00311, 00324) happen at SDI after sending (§8.2)."""
     with _last_response(client) as seen:
         try:
             answer = client.get(_path(client, document_id, "/e_invoice/xml_verify"))
@@ -158,7 +158,7 @@ def einvoice_verify(client, document_id: int) -> VerifyResult:
 
 def send_payload(*, dry_run: bool = False, cassa_type: str = "", withholding_tax_causal: str = "") -> dict:
     """The send body: always ``{"data": {...}}`` (an empty object answered 422 "Invalid JSON data
-    in request body.", docs §8.3), ``options.dry_run`` only when asked."""
+    in request body.", docs/providers/fatture-in-cloud.md §8.3), ``options.dry_run`` only when asked."""
     data = {k: v for k, v in (("cassa_type", cassa_type), ("withholding_tax_causal", withholding_tax_causal)) if v}
     body: dict = {"data": data}
     if dry_run:
@@ -197,14 +197,14 @@ def _status_rows(rows: Iterable, wanted: set[int], found: dict[int, str]) -> Non
 
 
 def _list_params(doc_type: str, **extra) -> dict:
-    # ``ei_status`` comes back only when named in ``fields`` (or with fieldset=detailed, docs §8.4).
+    # ``ei_status`` comes back only when named in ``fields`` (or with fieldset=detailed, §8.4).
     return {"type": doc_type, "fields": "id,ei_status", **extra}
 
 
 def _statuses_by_filter(client, ids: list[int], doc_type: str, found: dict[int, str]) -> None:
     path = client.company_path("issued_documents")
     for chunk in _chunks(ids, IDS_PER_QUERY):
-        # No "in" operator in the grammar (docs §3.1): one "or" of equalities per chunk.
+        # No "in" operator in the grammar (docs/providers/fatture-in-cloud.md §3.1): one "or" of equalities per chunk.
         q = " or ".join(f"id = {doc_id}" for doc_id in chunk)
         _status_rows(client.iter_pages(path, _list_params(doc_type, q=q), max_pages=5), set(chunk), found)
 
@@ -232,10 +232,10 @@ def _statuses_newest_first(client, ids: list[int], doc_type: str, found: dict[in
 
 def einvoice_statuses(client, document_ids: Iterable[int], *, type: str = "invoice") -> dict[int, str]:
     """``ei_status`` of each document, read by listing: one call per 40 ids (``q=id = 1 or id = 2…``,
-    ``fields=id,ei_status``), not one GET per document (docs §9 cost model).
+    ``fields=id,ei_status``), not one GET per document (docs/architecture.md §9, the cost model).
 
-    ``id`` is not in the [3rd] list of filterable document fields (docs §3.2): if the server refuses
-    the filter (400/422), the list is read newest first until every id has been seen. Documents the
+    ``id`` is not in the [3rd] list of filterable document fields (docs/providers/fatture-in-cloud.md §3.2): if
+    the server refuses the filter (400/422), the list is read newest first until every id has been seen. Documents the
     answer does not show are left out of the result (unknown); a status is FiC's raw string (see
     fatture.sdi for its meaning). ``type`` is ``invoice`` or ``credit_note`` (listing needs it)."""
     if type not in DOCUMENT_TYPES:

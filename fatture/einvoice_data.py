@@ -3,8 +3,7 @@ buyer as SDI needs it, ``ei_data`` for invoices and credit notes, the marketplac
 a FatturaPA ``ModalitaPagamento`` code, and text SDI accepts.
 
 No HTTP, no database. Facts: docs/providers/fatture-in-cloud.md §8.1 (fields), §8.5 (foreign buyers
-and Italian consumers), §8.6 (what SDI rejects), §14 (non-Latin text);
-../shared/reference/fatture-in-cloud/e-invoicing.md §1.1 and §1.6.
+and Italian consumers), §8.6 (what SDI rejects), §14 (non-Latin text).
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from .sdi import FOREIGN_CODE, NO_CHANNEL_CODE
 # --- text SDI accepts -----------------------------------------------------------------------------
 
 # FatturaPA strings are limited to Basic Latin and Latin-1 Supplement; FiC answers 422 "Validation
-# XML" on anything else (docs §14, ISSUE-PY-73). Control characters are never valid.
+# XML" on anything else (docs/providers/fatture-in-cloud.md §14, ISSUE-PY-73). Control characters are never valid.
 TEXT_FIELDS = ("name", "first_name", "last_name", "contact_person", "address_street", "address_city", "address_extra")
 
 
@@ -96,10 +95,10 @@ class BuyerFields:
 # (up to 28 characters, not checked by SDI) with the real foreign country; Odoo's l10n_it_edi uses
 # "0000000" for it (its "OO99999999999" also fakes the country as "OO", which we avoid: a wrong
 # IdPaese risks 00313). Digits only, so FiC never reads it as a country prefix (FH-461), and written
-# after the buyer's ISO prefix like a real VAT number (docs §8.5). [unconfirmed] which of
+# after the buyer's ISO prefix like a real VAT number (docs/providers/fatture-in-cloud.md §8.5). [unconfirmed] which of
 # "DE0000000" / "0000000" FiC maps to IdPaese + IdCodice: check with GET …/e_invoice/xml.
 FOREIGN_PLACEHOLDER_ID = "0000000"
-FOREIGN_POSTAL_CODE = "00000"  # CAP of a foreign address (AdE FAQ n. 63, docs §8.5)
+FOREIGN_POSTAL_CODE = "00000"  # CAP of a foreign address (AdE FAQ n. 63, docs/providers/fatture-in-cloud.md §8.5)
 _VAT_PREFIX = {"GR": ("EL", "GR")}  # VIES writes Greek VAT numbers with EL
 _SDI_CODE = re.compile(r"^[A-Z0-9]{7}$")
 _CAP = re.compile(r"^[0-9]{5}$")
@@ -124,14 +123,14 @@ def foreign_tax_id(iso: str, value) -> str:
 
 def valid_codice_fiscale(code: str) -> bool:
     """A person's 16-character codice fiscale, or a company's 11 digits (never with an "IT"
-    prefix: that is a VAT number, and on the codice fiscale it causes 00324, docs §8.6)."""
+    prefix: that is a VAT number, and on the codice fiscale it causes 00324, §8.6)."""
     if len(code) == 11:
         return code.isdigit() and iva.is_valid(code)
     return len(code) == 16 and codicefiscale.is_valid(code)
 
 
 def _recipient(data: dict, problems: list, warnings: list) -> dict:
-    """ei_code and PEC of an Italian buyer (docs §6, §8.5): a 7-character code, else a PEC with
+    """ei_code and PEC of an Italian buyer (§6, §8.5): a 7-character code, else a PEC with
     0000000, else 0000000 alone (the invoice waits in the buyer's tax area)."""
     code = _compact(data.get("ei_code"))
     pec = str(data.get("certified_email") or "").strip()
@@ -187,7 +186,7 @@ def _italian(data: dict) -> BuyerFields:
         if not iva.is_valid(vat):
             problems.append(Problem("00305", _("The buyer's VAT number is not a valid Italian P.IVA."), "vat"))
         fields["vat_number"] = vat
-        # Both only when both are valid: an incoherent pair is 00324 (docs §8.6).
+        # Both only when both are valid: an incoherent pair is 00324 (docs/providers/fatture-in-cloud.md §8.6).
         valid_cf = valid_codice_fiscale(tax_code)
         if tax_code and not valid_cf:
             warnings.append(Problem("00324", _("The codice fiscale looks wrong and is left out."), "tax_code"))
@@ -209,7 +208,7 @@ def _italian(data: dict) -> BuyerFields:
 
 
 def einvoice_entity(data: dict) -> BuyerFields:
-    """The buyer of an e-invoice (docs §8.5), from the same customer ``data`` as
+    """The buyer of an e-invoice (docs/providers/fatture-in-cloud.md §8.5), from the same customer ``data`` as
     ``documents.entity_fields`` (``country_iso``, ``vat_number``, ``tax_code``, ``ei_code``,
     ``certified_email``, ``address_*``):
 
@@ -241,13 +240,13 @@ def _payment_method(code: str) -> str:
 
 
 def ei_data_invoice(*, payment_method: str) -> dict:
-    """``ei_data`` of an e-invoice: ``payment_method`` is required since API 2.1.0 (docs §8.1)."""
+    """``ei_data`` of an e-invoice: ``payment_method`` is required since API 2.1.0 (§8.1)."""
     return {"payment_method": _payment_method(payment_method)}
 
 
 def ei_data_credit_note(*, payment_method: str, invoice_number: str, invoice_date: date) -> dict:
     """``ei_data`` of a credit-note e-invoice: the credited invoice's visible number and date are
-    required (docs §16); its date must not be later than the credit note's (00418)."""
+    required (docs/providers/fatture-in-cloud.md §16); its date must not be later than the credit note's (00418)."""
     number = str(invoice_number or "").strip()
     if not number or not isinstance(invoice_date, date):
         raise ValueError("a credit note needs the original invoice's number and date")

@@ -1,4 +1,4 @@
-"""Typed Fatture in Cloud errors, one per kind of answer (reference README §10), and the mapping
+"""Typed Fatture in Cloud errors, one per kind of answer (docs/providers/fatture-in-cloud.md §10), and the mapping
 from an HTTP response to them. Each carries a code of brickinvoice.errors.CATALOGUE."""
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def raise_for_response(response: requests.Response) -> None:
 
 
 class FattureNotInPlan(FattureError):
-    """The company's Fatture in Cloud plan lacks the function (``plan_info.functions``, docs §2.7):
+    """The company's Fatture in Cloud plan lacks the function (``plan_info.functions``, §2.7):
     ``receipts_not_in_plan`` (corrispettivi need Premium or higher, §15) or ``einvoice_not_in_plan``."""
 
     code = "receipts_not_in_plan"
@@ -157,7 +157,7 @@ class FattureNotInPlan(FattureError):
 
 class FattureScopeMissing(FattureError):
     """403 on a call whose scope was added to ``oauth.SCOPES`` after the seller consented: only a
-    new consent widens a grant (docs §2.2, §2.4)."""
+    new consent widens a grant (docs/providers/fatture-in-cloud.md §2.2, §2.4)."""
 
     code = "fatture_scope_missing"
     transient = False
@@ -165,7 +165,7 @@ class FattureScopeMissing(FattureError):
 
 class FattureWebhooksUnavailable(FattureError):
     """FiC refused to register webhooks for our app ("This app is not enabled to register
-    webhooks", ``NO_PERMISSION``, docs §11). Polling stays the baseline."""
+    webhooks", ``NO_PERMISSION``, docs/providers/fatture-in-cloud.md §11). Polling stays the baseline."""
 
     code = "fatture_webhooks_unavailable"
     transient = False

@@ -35,6 +35,11 @@ class CompanyForm(forms.Form):
 
 
 ACCEPT_PREFIX = "accept_"
+FILTER_ATTRS = {
+    "data-filter": "",
+    "data-filter-placeholder": _("Type to filter: name, code, VAT"),
+    "data-filter-label": _("Filter the products"),
+}
 
 
 class MappingForm(forms.Form):
@@ -47,8 +52,11 @@ class MappingForm(forms.Form):
         help_text=_("Fixed text printed as the subject of every invoice."),
     )
 
-    def __init__(self, *args, products, mappings, required, **kwargs):
+    def __init__(self, *args, products, mappings, required, suggested=None, **kwargs):
+        """``suggested``: slot → product id pre-selected for a slot that has no product yet."""
         super().__init__(*args, **kwargs)
+        suggested = suggested or {}
+        self.saved: dict[str, str] = {}
         choices = [(NOT_MAPPED, _("— not mapped —"))] + [(str(p.id), p.label) for p in products]
         known = {p.id for p in products}
         for slot in Slot:
@@ -68,11 +76,15 @@ class MappingForm(forms.Form):
                 initial=bool(current and current.mismatch_accepted),
                 help_text=_("Each line still takes the VAT type its treatment needs."),
             )
+            self.saved[slot.value] = str(current.product_id) if current else NOT_MAPPED
+            pick = suggested.get(slot.value)
             self.fields[slot.value] = forms.ChoiceField(
                 label=slot.label,
                 choices=slot_choices,
                 required=False,
-                initial=str(current.product_id) if current else NOT_MAPPED,
+                initial=self.saved[slot.value] if current or pick is None else str(pick),
+                # static/js/select-filter.js adds a filter box; the select works without it.
+                widget=forms.Select(attrs=FILTER_ATTRS),
                 help_text="" if slot.value in required else _("Optional with your margin-scheme setting."),
             )
 
@@ -85,7 +97,7 @@ class MappingForm(forms.Form):
             for name in missing:
                 self.add_error(name, MISSING_SLOTS_ERROR)
         for name in missing:
-            cleaned[name] = self.fields[name].initial
+            cleaned[name] = self.saved[name]  # what is saved, never a suggestion
         return cleaned
 
     def slot_choices(self) -> dict[str, int | None]:

@@ -1,4 +1,4 @@
-"""OAuth 2.0 with Fatture in Cloud (reference README §2): authorize URL, code exchange, refresh.
+"""OAuth 2.0 with Fatture in Cloud (docs/providers/fatture-in-cloud.md §2): authorize URL, code exchange, refresh.
 
 Client credentials go in the request body (``include_client_id=True``), as the official SDKs do.
 Token-endpoint calls are logged like every other provider call (method, path, status, duration),
@@ -34,7 +34,8 @@ logging.getLogger("oauthlib").setLevel(logging.INFO)
 # before create). products:r lists products; settings:r is what GET /c/{cid}/info/vat_types declares.
 # E-invoicing adds: credit notes (documents of type credit_note, and the e-invoice status webhook needs
 # read scope on invoices and credit notes, §11), the corrispettivi register (receipts, §15), and
-# settings:a to create VAT types and payment accounts (§5.2, §9.1). The e-invoice endpoints declare no
+# settings:a to create VAT types and payment accounts (§5.2, §9.1); products:a creates the product a
+# mapping slot lacks (§4, spec createProduct). The e-invoice endpoints declare no
 # scope of their own. A grant made before these were added lacks them until the seller reconnects (§2.2).
 SCOPES = [
     "entity.clients:r",
@@ -46,6 +47,7 @@ SCOPES = [
     "receipts:r",
     "receipts:a",
     "products:r",
+    "products:a",
     "settings:r",
     "settings:a",
 ]
@@ -69,7 +71,8 @@ class OAuthRejected(FattureAuthFailed):
 
 
 def token_url() -> str:
-    return f"{settings.FATTURE_API_URL}/oauth/token"
+    """``FATTURE_TOKEN_URL`` (default ``{FATTURE_API_URL}/oauth/token``): code exchange and refresh."""
+    return settings.FATTURE_TOKEN_URL
 
 
 def redirect_uri(request) -> str:

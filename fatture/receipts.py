@@ -1,6 +1,6 @@
 """The corrispettivi register of Fatture in Cloud (``/c/{cid}/receipts``) and the payment accounts
 every entry needs: list and create accounts, create a day's receipt split by VAT type, and find
-it again before a retry (creating one is not idempotent, like invoices: design §5).
+it again before a retry (creating one is not idempotent, like invoices: docs/architecture.md §5.1).
 
 Facts: docs/providers/fatture-in-cloud.md §15 (Receipt fields, Premium requirement, FH-20), §9.1
 (payment accounts), §3 (lists, ``q``), §10.4 (look before retrying a create).
@@ -98,7 +98,7 @@ def _account(raw) -> PaymentAccount | None:
 
 
 def payment_accounts_list(client) -> list[PaymentAccount]:
-    """``GET /c/{cid}/info/payment_accounts`` (not paginated, no scope declared, docs §9.1)."""
+    """``GET /c/{cid}/info/payment_accounts`` (not paginated, no scope declared, §9.1)."""
     answer = client.get(client.company_path("info/payment_accounts"))
     rows = answer.get("data") if isinstance(answer, dict) else None
     return [a for a in map(_account, rows if isinstance(rows, list) else []) if a is not None]
@@ -150,7 +150,8 @@ def _marker_tag(marker: str) -> str:
 
 def receipt_payload(draft: ReceiptDraft) -> dict:
     """The create body: one item per VAT type (lines of the same type are summed), gross amounts
-    split into net and VAT per type and rounded half-up to the cent (docs §1), totals beside them."""
+    split into net and VAT per type and rounded half-up to the cent (docs/providers/fatture-in-cloud.md §1;
+    docs/architecture.md §5.4), totals beside them."""
     gross_by_vat: dict[int, Decimal] = defaultdict(Decimal)
     rates: dict[int, Decimal] = {}
     categories: dict[int, str] = {}

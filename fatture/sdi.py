@@ -2,8 +2,7 @@
 rejection code means for a seller of this product and what they do about it.
 
 Pure data and pure functions, no HTTP. Facts: docs/providers/fatture-in-cloud.md §8.4 (statuses,
-resend rule), §8.5 (recipient codes) and §8.6 (rejection codes);
-../shared/reference/fatture-in-cloud/e-invoicing.md §1.4 and §8.
+resend rule), §8.5 (recipient codes) and §8.6 (rejection codes).
 """
 
 from __future__ import annotations
@@ -16,14 +15,14 @@ from django.utils.translation import gettext_lazy as _
 
 from brickinvoice.errors import Text
 
-# CodiceDestinatario conventions (docs §8.5): consumers and buyers without a channel get
+# CodiceDestinatario conventions (docs/providers/fatture-in-cloud.md §8.5): consumers and buyers without a channel get
 # "0000000" (the invoice waits in their reserved area), foreign buyers "XXXXXXX".
 NO_CHANNEL_CODE = "0000000"
 FOREIGN_CODE = "XXXXXXX"
 
 
 class EiStatus(models.TextChoices):
-    """``IssuedDocument.ei_status`` (spec enum, docs §8.4), labelled in plain words."""
+    """``IssuedDocument.ei_status`` (spec enum, docs/providers/fatture-in-cloud.md §8.4), labelled in plain words."""
 
     ATTEMPT = "attempt", _("Fatture in Cloud is trying to send it (can take up to 2 hours)")
     MISSING = "missing", _("Missing at Fatture in Cloud")
@@ -41,9 +40,9 @@ class EiStatus(models.TextChoices):
     MANUAL_REJECTED = "manual_rejected", _("Refused by the customer")
 
 
-# Sending or waiting for SDI: keep reading the status (by listing, docs §8.4).
+# Sending or waiting for SDI: keep reading the status (by listing, docs/providers/fatture-in-cloud.md §8.4).
 IN_FLIGHT = frozenset({EiStatus.ATTEMPT, EiStatus.SENT, EiStatus.PENDING, EiStatus.PROCESSING})
-# Resend only from these (docs §8.4, after ISSUE-RUBY-34): never resend a document in flight or delivered.
+# Resend only from these (§8.4, after ISSUE-RUBY-34): never resend a document in flight or delivered.
 RESENDABLE = frozenset({EiStatus.NOT_SENT, EiStatus.DISCARDED, EiStatus.REJECTED, EiStatus.ERROR})
 # The seller must fix something before a resend.
 NEEDS_FIX = frozenset({EiStatus.DISCARDED, EiStatus.REJECTED, EiStatus.MANUAL_REJECTED, EiStatus.ERROR})
@@ -82,7 +81,7 @@ def is_delivered(value, *, recipient_code: str = "") -> bool:
     """True when the invoice reached the buyer for tax purposes.
 
     ``not_delivered`` to a ``0000000`` or ``XXXXXXX`` recipient is the normal outcome: SDI files
-    the invoice in the buyer's reserved area and the invoice counts as issued (docs §8.4) [3rd].
+    the invoice in the buyer's reserved area and the invoice counts as issued (§8.4) [3rd].
     To a real SDI code or a PEC it means the channel failed and the seller must act.
     """
     status = status_of(value)
@@ -105,7 +104,9 @@ class RejectionHelp:
     delivered_if_retried: bool = False
 
 
-RECIPIENT_ID_UNKNOWN = "recipient_id"  # FiC's own "Impossibile recuperare il recipient id" (docs §8.6)
+RECIPIENT_ID_UNKNOWN = (
+    "recipient_id"  # FiC's own "Impossibile recuperare il recipient id" (docs/providers/fatture-in-cloud.md §8.6)
+)
 
 _HELP = {
     "00404": (
@@ -233,7 +234,7 @@ _RECIPIENT_ID = re.compile(r"recupera\w*\s+il\s+recipient\s*id", re.IGNORECASE)
 def rejection_code(*, code=None, reason=None) -> str:
     """The SDI code behind a rejection: ``error_reason.code`` when it holds a 5-digit code,
     else the first 5-digit ``00xxx`` code in the reason text, else FiC's "recipient id" wording.
-    Whether ``code`` carries the SDI code is unconfirmed (docs §8.4), so both places are read.
+    Whether ``code`` carries the SDI code is unconfirmed (§8.4), so both places are read.
     "" when nothing is recognised."""
     for text in (code, reason):
         match = _CODE.search(str(text or ""))

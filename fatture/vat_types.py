@@ -2,7 +2,7 @@
 type" offer (e.g. 0 % N3.2 for EU business sales, 0 % N5 for the margin scheme).
 
 ``POST /c/{cid}/settings/vat_types`` needs the ``settings:a`` scope (docs/providers/fatture-in-cloud.md
-§5.2, §2.4); VAT types are looked up by value and natura, never by id (§5.2, tax.md §12.2).
+§5.2, §2.4); VAT types are looked up by value and natura, never by id (§5.2, docs/tax.md §12.2).
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ from .cache import catalogue_cache_clear
 from .catalogue import VatType, _vat_type
 from .errors import FatturePermissionDenied, FattureScopeMissing
 
-# FatturaPA Natura codes in force since 2021: the generic N2, N3 and N6 are refused (italian-vat.md §7).
+# FatturaPA Natura codes in force since 2021: the generic N2, N3 and N6 are refused (docs/tax.md §7.5).
 NATURE = re.compile(r"^N(1|2\.[12]|3\.[1-6]|4|5|6\.[1-9]|7)$")
 
 
 def vat_type_payload(*, value, natura: str, description: str, notes: str, ei_description: str) -> dict:
     """The create body. A 0 % type needs a natura and a non-zero one must have none: SDI rejects
-    the opposite with 00400 / 00401 (docs §8.6). Raises ``ValueError`` on such a combination."""
+    the opposite with 00400 / 00401 (docs/providers/fatture-in-cloud.md §8.6). Raises ``ValueError`` on such
+    a combination."""
     try:
         rate = Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:

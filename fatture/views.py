@@ -23,7 +23,7 @@ from accounts.access import get_for_tenant_or_404, owner_required, tenant_requir
 from accounts.choices import Role
 from accounts.services import preregistration_request, preregistrations_for
 from brickinvoice.errors import ErrorBox, ServiceError
-from invoicing.accounting import health_for_tenant
+from invoicing.accounting import health_for_tenant, slot_label
 
 from . import catalogue as catalogue_svc
 from . import connection as connection_svc
@@ -31,6 +31,8 @@ from . import mapping as mapping_svc
 from . import oauth, webhooks
 from .forms import ACCEPT_PREFIX, BackendForm, CompanyForm, MappingForm, PreRegistrationRequestForm
 from .models import FattureConnection
+from .products import slot_product_create
+from .suggest import Suggestion, suggest_products
 from .vat_needs import vat_need_create, vat_needs
 
 logger = logging.getLogger("fatture.views")
@@ -203,11 +205,14 @@ def mapping(request):
     except ServiceError as exc:
         context.update(err=ErrorBox.from_exception(exc), mappings=mappings)
         return render(request, "fatture/mapping.html", context)
+    expected = mapping_svc.expected_vat(tenant=request.tenant)
+    suggestions = suggest_products(products=products, expected=expected)
     form = MappingForm(
         request.POST or None,
         products=products,
         mappings=mappings,
         required=required,
+        suggested={slot: s.product.id for slot, s in suggestions.items()},
         initial={"invoice_subject": connection.invoice_subject},
     )
     if request.method == "POST" and form.is_valid():
@@ -224,7 +229,6 @@ def mapping(request):
         else:
             messages.success(request, _("Product mapping saved."))
             return redirect("fatture:mapping")
-    expected = mapping_svc.expected_vat(tenant=request.tenant)
     issues = mapping_svc.mapping_check(tenant=request.tenant)
     mismatched = {i.at for i in issues if i.code == "vat_rate_mismatch"}
     rows = [
@@ -235,6 +239,10 @@ def mapping(request):
             accept=form[f"{ACCEPT_PREFIX}{field.name}"]
             if field.name in mismatched or (field.name in mappings and mappings[field.name].mismatch_accepted)
             else None,
+            suggestion=_suggestion_shown(field.name, suggestions, mappings, mismatched),
+            preselected=field.name not in mappings,
+            # No product of the catalogue fits: offer to create one with the right VAT type.
+            creatable=field.name not in suggestions and (field.name not in mappings or field.name in mismatched),
         )
         for field in form.slot_fields()
     ]
@@ -252,6 +260,17 @@ class MappingRow:
     expected: str
     required: bool
     accept: BoundField | None
+    suggestion: Suggestion | None = None
+    preselected: bool = False  # the suggestion fills an empty slot
+    creatable: bool = False
+
+
+def _suggestion_shown(slot: str, suggestions: dict[str, Suggestion], mappings, mismatched: set[str]):
+    """The suggestion of an empty slot (pre-selected), or of a slot whose product's VAT does not fit."""
+    suggestion = suggestions.get(slot)
+    if suggestion is None or (slot in mappings and slot not in mismatched):
+        return None
+    return None if slot in mappings and mappings[slot].product_id == suggestion.product.id else suggestion
 
 
 @owner_required
@@ -275,6 +294,31 @@ def vat_type_create(request):
             request,
             _("VAT type %(natura)s is in your Fatture in Cloud company (id %(id)s). Orders held for it are retried.")
             % {"natura": natura, "id": created.id},
+        )
+    return redirect("fatture:mapping")
+
+
+@owner_required
+@require_POST
+def product_create(request):
+    """Create, in the seller's Fatture company, the product a slot lacks (fatture/products.py)."""
+    connection = connection_svc.connection_for(tenant=request.tenant)
+    problem = connection_svc.connection_issue(connection=connection)
+    if problem or connection is None:
+        messages.error(request, (problem or ErrorBox.of("fatture_not_connected")).message)
+        return redirect("fatture:mapping")
+    slot = request.POST.get("slot", "")
+    try:
+        created = slot_product_create(tenant=request.tenant, connection=connection, slot=slot)
+    except ValueError as exc:
+        raise Http404(_("There is no such slot.")) from exc
+    except ServiceError as exc:
+        messages.error(request, f"{exc.text.message} {exc.text.hint}".strip())
+    else:
+        messages.success(
+            request,
+            _("Product “%(name)s” created in Fatture in Cloud (id %(id)s) for the slot %(slot)s.")
+            % {"name": created.name, "id": created.id, "slot": slot_label(slot)},
         )
     return redirect("fatture:mapping")
 

@@ -38,7 +38,7 @@ from .models import FattureConnection, WebhookSubscription
 logger = logging.getLogger("fatture.webhooks")
 
 STATUS_UPDATE = "it.fattureincloud.webhooks.issued_documents.e_invoices.status_update"
-# One type covers invoices and credit notes; it needs read scopes on both (docs §11).
+# One type covers invoices and credit notes; it needs read scopes on both (docs/providers/fatture-in-cloud.md §11).
 DEFAULT_TYPES = (STATUS_UPDATE,)
 CHALLENGE_HEADER = "x-fic-verification-challenge"
 # Longer than a token's 3-hour life and FiC's retries: a redelivered event is still recognised.
@@ -247,7 +247,7 @@ def webhook_subscribe(client, *, sink: str | None = None, types=DEFAULT_TYPES) -
 
 def webhook_unsubscribe(client) -> bool:
     """Delete the company's subscription at FiC (already gone counts as done) and forget it.
-    False when we had none. Disconnecting should call this (docs §2.3)."""
+    False when we had none. Disconnecting should call this (docs/providers/fatture-in-cloud.md §2.3)."""
     client.company_path("")  # no_company_selected while none is chosen
     company_id = int(client.company_id)
     row = WebhookSubscription.objects.filter(company_id=company_id).first()

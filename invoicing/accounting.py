@@ -1,4 +1,4 @@
-"""The accounting interface invoicing owns (design §3): what an accounting package must do for us,
+"""The accounting interface invoicing owns (docs/architecture.md §3): what an accounting package must do for us,
 in invoicing's own neutral types, and the factory that finds the tenant's package.
 
 Invoicing speaks only these types and this protocol. A package (today ``fatture/``, Fatture in
@@ -29,6 +29,8 @@ from brickinvoice.errors import ServiceError
 if TYPE_CHECKING:
     from accounts.models import Tenant
 
+    from .setup import SetupStep
+
 
 # Sent by a package (keyword ``tenant``) when the tenant's set-up may have become able to invoice:
 # after a (re)connect, a company picked, the mapping saved or the products refreshed. Invoicing
@@ -44,7 +46,7 @@ einvoice_status_changed = Signal()
 
 
 class Slot(models.TextChoices):
-    """The eight invoice slots a seller maps to products of the package (design §4 step 4). Which
+    """The eight invoice slots a seller maps to products of the package (docs/architecture.md §4.4). Which
     slot a line goes to is invoicing's decision; which product stands behind it is the mapping."""
 
     STD_DOMESTIC = "std_domestic", _("Standard goods — domestic")
@@ -119,7 +121,7 @@ class InvoiceDraft:
 
 @dataclass(frozen=True)
 class CreditNoteDraft:
-    """One credit note as invoicing wants it (design §4 step 8): ``document`` carries what a credit
+    """One credit note as invoicing wants it (docs/architecture.md §4.8): ``document`` carries what a credit
     note shares with an invoice (customer, date, lines as positive amounts credited, marker, notes,
     and whether it is an e-invoice with its payment code, as its invoice was);
     ``original_number`` / ``original_date`` link it to the invoice it corrects (in the e-invoice
@@ -319,7 +321,7 @@ class AccountingBackend(Protocol):
     def update_invoice(self, document_id: int, draft: InvoiceDraft) -> Document:
         """Rewrite a refused e-invoice with corrected data before sending it again."""
 
-    # -- credit notes (design §4 step 8; docs/providers/fatture-in-cloud.md §16) --
+    # -- credit notes (docs/architecture.md §4.8; docs/providers/fatture-in-cloud.md §16) --
 
     def create_credit_note(self, draft: CreditNoteDraft) -> Document:
         """Create one credit note linked to its invoice. Not idempotent on the provider's side:
@@ -342,6 +344,10 @@ class AccountingPackage(Protocol):
     def account_of(self, tenant: Tenant) -> int | None: ...
 
     def health(self, tenant: Tenant) -> Health: ...
+
+    def setup_steps(self, tenant: Tenant) -> list[SetupStep]:
+        """The package's steps of the set-up checklist (invoicing/setup.py), in order, from the
+        database only: e.g. an account approved, connected, a company chosen, products mapped."""
 
     def wait_before_invoice(self, account_id: int) -> float: ...
 

@@ -5,7 +5,7 @@
   reduce the taxable amount).
 - Shipping + insurance form the shipping charge; etc1 + etc2 + other charges the handling charge;
   tax collected by the marketplace is left out: it is not the seller's revenue (docs/tax.md §6).
-- Amounts are gross, rounded half-up to cents (design §5); the rounding residue goes on the
+- Amounts are gross, rounded half-up to cents (docs/architecture.md §5.4); the rounding residue goes on the
   largest amount so that the total equals what the buyer paid the seller, to the cent. A residue
   larger than rounding can explain is a question for the seller (``order_data_held``).
 """
@@ -54,7 +54,7 @@ class AmountsMismatch(Exception):
 
 
 def money(value: Decimal | int | str | None) -> Decimal:
-    """Round half-up to cents (design §5)."""
+    """Round half-up to cents (docs/architecture.md §5.4)."""
     return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)
 
 

@@ -1,7 +1,6 @@
 """What an invoiced order became, read at every import: the refund and cancellation signals of
 each marketplace, turned into refund events (invoicing/creditrequests.py opens one credit note per
-event key). Facts: docs/providers/brickowl.md §9, docs/providers/bricklink.md §5.2–§5.3 and §8.4,
-../shared/reference/fatture-in-cloud/e-invoicing.md §3.2–§3.3.
+event key). Facts: docs/providers/brickowl.md §9, docs/providers/bricklink.md §5.2–§5.3 and §8.4.
 
 - **Cancelled** after the invoice (BrickOwl status Cancelled; BrickLink CANCELLED, NPX, PURGED):
   the whole invoice is credited (everything left). Key ``cancelled``.

@@ -1,6 +1,6 @@
 """Credit notes (note di credito, TD04): one row per refund or cancellation of an invoiced order,
 each created exactly once in the accounting package and linked to the invoice it corrects
-(design §4 step 8, §5; docs/tax.md §7.3). The state machine is invoicing/creditnotes.py."""
+(docs/architecture.md §4.8, §5.1; docs/tax.md §7.3). The state machine is invoicing/creditnotes.py."""
 
 import uuid
 from typing import Any

@@ -1,4 +1,5 @@
-"""Creating one credit note exactly once: claim → plan → submit → record (design §4 step 8, §5).
+"""Creating one credit note exactly once: claim → plan → submit → record (docs/architecture.md §4.8,
+§5.1).
 
 The exactly-once argument, the same as for invoices (invoicing/issuing.py), in one place:
 1. One row per refund event: ``(invoice, event_key)`` is unique, so a refund seen at two imports

@@ -1,5 +1,5 @@
 """The credit-note plan: which lines of the original invoice a refund reverses, and by how much.
-Pure functions, ``Decimal`` in cents rounded half-up (design §5), no I/O.
+Pure functions, ``Decimal`` in cents rounded half-up (docs/architecture.md §5.4), no I/O.
 
 - A credit note reverses what was invoiced, it never re-decides it (docs/tax.md §7.3): every
   credit line copies one original ``InvoiceLine``'s slot, product, VAT type, treatment and natura.
@@ -10,7 +10,7 @@ Pure functions, ``Decimal`` in cents rounded half-up (design §5), no I/O.
 - What is left on a line is what was invoiced minus what earlier credit notes took. Asking for
   more than is left on a part is refused (``credit_note_exceeds_invoice``).
 - A full cancellation credits everything left, line by line.
-- EUR (design §5): a non-EUR invoice was converted at its own stored rate (``Invoice.fx_rate``,
+- EUR (docs/architecture.md §5.4): a non-EUR invoice was converted at its own stored rate (``Invoice.fx_rate``,
   docs/tax.md §9); a refund is converted at that same rate, and a refund of everything left on a
   part takes the EUR left exactly, so a full refund credits exactly the invoiced EUR.
 """

@@ -1,6 +1,6 @@
 """The buyer as a customer of the accounting package: the stable code we key it on (the
 marketplace username), the data we want on record, and the local map code → client id that lets
-a returning, unchanged buyer cost no API call (design §9)."""
+a returning, unchanged buyer cost no API call (docs/architecture.md §9)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ Sending exactly once (the same argument as issuing.py, for the send call):
 
 The formal check (``xml_verify``) runs once before each first send (and after a fix); the status
 is read by listing every in-flight document of a company at once, less and less often as a
-document ages (docs §8.4), so an e-invoice costs a send, at most one verify and a fraction of a
+document ages (§8.4), so an e-invoice costs a send, at most one verify and a fraction of a
 status read. ``not_delivered`` to a buyer without a channel (XXXXXXX / 0000000) is delivered.
 """
 
@@ -22,6 +22,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -49,15 +50,24 @@ from .taxcontext import buyer_for
 logger = logging.getLogger("invoicing.einvoicing")
 
 EI = Invoice.EInvoice
-# When to read an in-flight e-invoice's status again, as it ages: SdI answers in minutes to days
-# (five at most), and a refusal leaves five days to fix it, so a first look after two hours loses
-# nothing. One read lists every in-flight document of the seller, and counts as a check for each
-# one due within COALESCE too, so the invoices of a day share their reads (bench/einvoice_cost.py).
-CHECK_AFTER = [2 * 3600, 6 * 3600, 12 * 3600, 24 * 3600]
-COALESCE = timedelta(hours=2)
+# SdI answers in minutes to days (five at most) and a refusal leaves five days to fix it, so the
+# first look after two hours loses nothing; one read lists all of a seller's in-flight documents
+# and counts for every one due within the first interval (bench/einvoice_cost.py).
+
+
+def check_after(checks: int) -> timedelta:
+    """How long after its ``checks``-th read an in-flight document is read again."""
+    steps = settings.EINVOICE_CHECK_AFTER_SECONDS
+    return timedelta(seconds=steps[min(checks, len(steps) - 1)])
+
+
+def coalesce() -> timedelta:
+    return check_after(0)
+
+
 SEND_LEASE = timedelta(minutes=10)
 SEND_BACKOFF = [60, 300, 900, 3600, 6 * 3600]
-# A discarded e-invoice must be corrected and sent again within five days (docs §8.4).
+# A discarded e-invoice must be corrected and sent again within five days (docs/providers/fatture-in-cloud.md §8.4).
 RESEND_WINDOW = timedelta(days=5)
 ITALIAN_CONSUMER = "italian_consumer"
 # The documents that can be e-invoices: both carry invoicing/einvoicefields.py.
@@ -165,9 +175,7 @@ def _send(doc: Doc, backend: AccountingBackend, now: datetime) -> str:
             return _invalid(doc, problems)
     _rows(doc).update(ei_state=EI.SENDING, ei_sends=doc.ei_sends + 1)
     backend.send_einvoice(doc.fatture_id)
-    _rows(doc).update(
-        ei_state=EI.IN_FLIGHT, ei_sent_at=now, ei_checks=0, ei_next_at=now + timedelta(seconds=CHECK_AFTER[0])
-    )
+    _rows(doc).update(ei_state=EI.IN_FLIGHT, ei_sent_at=now, ei_checks=0, ei_next_at=now + check_after(0))
     return EI.IN_FLIGHT
 
 
@@ -215,7 +223,7 @@ def record_status(doc: Doc, status: EInvoiceStatus, backend: AccountingBackend, 
     if status.outcome == EInvoiceOutcome.NEEDS_FIX:
         return _rejected(doc, status, backend, now)
     checks = doc.ei_checks + 1
-    later = now + timedelta(seconds=CHECK_AFTER[min(checks, len(CHECK_AFTER) - 1)])
+    later = now + check_after(checks)
     state = EI.IN_FLIGHT if doc.ei_state in (EI.IN_FLIGHT, EI.SENDING) else doc.ei_state
     _set(doc, state, status, ei_checks=checks, ei_next_at=later)
     return state
@@ -280,7 +288,7 @@ def _track_tenant(model: type[Doc], tenant_id: int, now: datetime) -> int:
             tenant_id=tenant_id, ei_state=EI.IN_FLIGHT, fatture_id__isnull=False
         )
     )
-    if not docs or not any(d.ei_next_at is None or d.ei_next_at <= now + COALESCE for d in docs):
+    if not docs or not any(d.ei_next_at is None or d.ei_next_at <= now + coalesce() for d in docs):
         return 0
     try:
         backend = backend_for_tenant(docs[0].tenant)
@@ -295,7 +303,7 @@ def _track_tenant(model: type[Doc], tenant_id: int, now: datetime) -> int:
     for doc in docs:
         status = statuses.get(doc.fatture_id or 0)
         if status is None or (
-            doc.ei_next_at and doc.ei_next_at > now + COALESCE and status.outcome == EInvoiceOutcome.IN_FLIGHT
+            doc.ei_next_at and doc.ei_next_at > now + coalesce() and status.outcome == EInvoiceOutcome.IN_FLIGHT
         ):
             continue  # not shown, or not due soon and unchanged: its schedule stays
         changed += record_status(doc, status, backend, now) != EI.IN_FLIGHT
@@ -370,8 +378,8 @@ def _draft_from_issued(invoice: Invoice, backend: AccountingBackend) -> InvoiceD
 
 def einvoice_resend(*, invoice: Invoice) -> bool:
     """The seller corrected what SdI refused (the buyer's data): the e-invoice is rewritten with it
-    (docs §8.4: only a discarded or unsent document may change; a delivered one is corrected by a
-    credit note) and goes back to be verified and sent. False when it is not waiting for a fix."""
+    (docs/providers/fatture-in-cloud.md §8.4: only a discarded or unsent document may change; a delivered
+    one is corrected by a credit note) and goes back to be verified and sent. False when it is not waiting for a fix."""
     if invoice.ei_state not in (EI.REJECTED, EI.INVALID) or invoice.fatture_id is None:
         return False
     backend = backend_for_tenant(invoice.tenant)

@@ -1,5 +1,6 @@
 """Forms of the invoicing pages: no third-party call in here (style: logic in services)."""
 
+from datetime import date
 from decimal import Decimal
 
 from django import forms
@@ -117,3 +118,23 @@ class CreditAnswerForm(CreditNoteForm):
         if data.get("kind") == "skip" and not (data.get("note") or "").strip():
             self.add_error("note", _("Say why no credit note is needed: your accountant will ask."))
         return data
+
+
+class MonthForm(forms.Form):
+    """The Money page's month, as an ``<input type="month">`` sends it (``2026-11``)."""
+
+    month = forms.RegexField(
+        label=_("Month"),
+        regex=r"^(19|20)\d{2}-(0[1-9]|1[0-2])$",
+        required=False,
+        widget=forms.TextInput(attrs={"type": "month"}),
+        error_messages={"invalid": _("Choose a month, e.g. 2026-11.")},
+    )
+
+    def month_or(self, default: date) -> date:
+        """The chosen month's first day, or ``default`` when none (or no valid one) was chosen."""
+        value = self.cleaned_data.get("month") if self.is_valid() else ""
+        if not value:
+            return default
+        year, month = value.split("-")
+        return date(int(year), int(month), 1)

@@ -1,6 +1,6 @@
 """Issuing one invoice exactly once: claim → submit → record, the per-order state machine.
 
-The exactly-once argument (design §5), in one place:
+The exactly-once argument (docs/architecture.md §5.1), in one place:
 1. ``Invoice.order`` is unique: an order has at most one invoice row.
 2. Work is claimed with a conditional UPDATE (pending/failed → claimed); a duplicate task or a
    redelivered message finds nothing to claim and stops.

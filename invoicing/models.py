@@ -14,7 +14,8 @@ from .einvoicefields import EInvoiceFields
 
 
 class Invoice(EInvoiceFields):
-    """The invoice of one order, with its state machine (design §5: one invoice per order, ever).
+    """The invoice of one order, with its state machine (docs/architecture.md §5.1: one invoice per
+    order, ever).
 
     pending → claimed → submitting → issued; failed (transient, retried automatically at
     ``next_attempt_at``) or needs_attention (waits for the seller); skipped when the order stopped

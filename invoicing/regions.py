@@ -1,4 +1,5 @@
-"""Where an order ships to, for VAT: domestic, EU, or export (design §4, italian-vat.md §0, §4, §11).
+"""Where an order ships to, for VAT: domestic, EU, or export (docs/architecture.md §4.6;
+docs/tax.md §0, §4, §11).
 
 Pure functions, no I/O. Territories that are politically in an EU state but outside the EU VAT
 area are exports for goods; they are recognised by country code or by postcode.

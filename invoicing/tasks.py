@@ -1,4 +1,5 @@
-"""Celery tasks: ids in, one service call, retry policy and time limits beside the task (style §5).
+"""Celery tasks: ids in, one service call, retry policy and time limits beside the task (docs/architecture.md
+§10.2).
 
 Tasks call the services; the services never import this module. Invoice work is handed out by the
 dispatcher (invoicing/queueing.py): services only write rows, and ``kick_dispatcher`` asks for a

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import creditviews, settingsviews, views
+from . import creditviews, moneyviews, settingsviews, views
 
 app_name = "invoicing"
 urlpatterns = [
@@ -17,6 +17,9 @@ urlpatterns = [
     path("settings/tax", settingsviews.tax_settings, name="tax_settings"),
     path("settings/einvoicing", settingsviews.einvoice_settings, name="einvoice_settings"),
     path("settings/numbering", settingsviews.numbering_settings, name="numbering_settings"),
+    path("money/", moneyviews.money_month, name="money"),
+    path("money/export.csv", moneyviews.money_export_csv, name="money_export_csv"),
+    path("money/export.xlsx", moneyviews.money_export_xlsx, name="money_export_xlsx"),
     path("buyers/", views.buyer_list, name="buyer_list"),
     path("buyers/edit", views.buyer_edit, name="buyer_edit"),
     path("orders/<uuid:public_id>/credit-note", creditviews.credit_note_create, name="credit_note_create"),

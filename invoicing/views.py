@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import get_for_tenant_or_404, tenant_queryset, tenant_required
 from accounts.choices import Role
-from accounts.services import settings_for
+from accounts.services import settings_for, settings_pin
 from brickinvoice.errors import ErrorBox, ServiceError
 from marketplaces.models import Order
 
@@ -27,12 +27,14 @@ from .customers import customer_code
 from .forms import BuyerForm, DecisionForm, SyncConfirmForm
 from .models import Buyer, Invoice, OrderDecision, SyncRun
 from .plan import PlanError
+from .setup import setup_steps
 from .tasks import kick_dispatcher, reread_order, send_einvoice, sync_tenant
 
 
 @tenant_required
 def dashboard(request):
     tenant = request.tenant
+    seller = settings_pin(tenant)  # a read-only page: a dozen readers, one query
     counts = dict(tenant_queryset(request, Invoice).order_by().values_list("state").annotate(n=Count("id")))
     health = selectors.connection_health(tenant=tenant)
     context = {
@@ -49,10 +51,12 @@ def dashboard(request):
         "eligible_waiting": queueing.eligible_orders(tenant=tenant).count(),
         "sync_blocker": selectors.sync_blocker(health),
         "awaiting_confirmation": queueing.awaiting_confirmation(tenant=tenant),
-        "oss": selectors.oss_position(settings_for(tenant)),
+        "oss": selectors.oss_position(seller),
         "einvoices": selectors.einvoice_summary(tenant=tenant),
         "credit_counts": creditselectors.credit_counts(tenant=tenant),
         "credit_needs_seller": creditselectors.credit_notes_needing_seller(tenant=tenant),
+        # Once the first sync is confirmed the set-up is over; the connection rows report later trouble.
+        "checklist": None if seller.invoicing_confirmed_at else setup_steps(tenant=tenant),
     }
     return render(request, "invoicing/dashboard.html", context)
 

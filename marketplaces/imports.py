@@ -1,4 +1,4 @@
-"""Importing one store's orders (design §4 step 5): list, select, fetch, normalise, write.
+"""Importing one store's orders (docs/architecture.md §4.5): list, select, fetch, normalise, write.
 
 What it guarantees (issue 12):
 

@@ -1,4 +1,4 @@
-"""The small, bounded retry both clients use for transient failures (style §3)."""
+"""The small, bounded retry both clients use for transient failures (docs/architecture.md §10.1)."""
 
 import time
 from collections.abc import Callable

@@ -1,20 +1,20 @@
 """Read-side queries of the marketplaces app (pages and other apps)."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.choices import DEFAULT_INVOICEABLE_STATUSES
 from accounts.models import Tenant
 from brickinvoice.errors import describe
 
 from .models import Order, StoreConnection
-
-# The orders a person should look at: quarantined, or with data problems. The same condition as
-# the partial index ``order_attention_idx``, so counting them reads only that index.
-NEEDS_ATTENTION = Q(quarantined=True) | ~Q(data_errors=[])
+from .stages import NEEDS_ATTENTION, ordered_between, stage_condition
 
 
 def order_list(
@@ -24,13 +24,24 @@ def order_list(
     status: str = "",
     query: str = "",
     attention: bool = False,
+    stage: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+    invoiceable_statuses: Sequence[str] = DEFAULT_INVOICEABLE_STATUSES,
+    cutoff: date | None = None,
 ) -> QuerySet:
-    """The tenant's orders, newest first, with the store and the invoice joined (one query per page).
+    """The tenant's orders, every status, newest first, with the store and the invoice joined
+    (one query per page).
 
     ``invoice`` is the reverse relation the invoicing app declares; naming it here imports nothing.
     ``attention`` keeps only the orders that need the seller (quarantined or with data problems).
+    ``stage`` is one of stages.Stage (the seller's ``invoiceable_statuses`` and ``cutoff`` say what
+    "to invoice" means); ``date_from`` / ``date_to`` bound the order date, inclusive, in Europe/Rome.
     """
     orders = Order.objects.filter(tenant=tenant).select_related("store", "invoice")
+    if stage:
+        orders = orders.filter(stage_condition(stage, invoiceable_statuses=invoiceable_statuses, cutoff=cutoff))
+    orders = ordered_between(orders, date_from=date_from, date_to=date_to)
     if store is not None:
         orders = orders.filter(store=store)
     if status:

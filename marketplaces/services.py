@@ -1,4 +1,4 @@
-"""Store connections and order import (design §4 steps 1 and 5).
+"""Store connections and order import (docs/architecture.md §4.1 and §4.5).
 
 - ``store_connect_bricklink`` / ``store_connect_brickowl``: one live call proves the credentials,
   then they are saved encrypted with a masked hint. A reconnect of the same marketplace account
@@ -61,7 +61,7 @@ def store_connect_bricklink(
     return _save_connection(
         tenant=tenant,
         marketplace=Marketplace.BRICKLINK,
-        # The consumer key is per BrickLink account and never changes (reference §2).
+        # The consumer key is per BrickLink account and never changes (docs/providers/bricklink.md §2).
         account_ref=_fingerprint(credentials.consumer_key),
         credentials=credentials.as_dict(),
         hint=mask(credentials.token_value),

@@ -1,4 +1,4 @@
-"""Signals the marketplaces app sends. marketplaces never imports invoicing (design §3): the
+"""Signals the marketplaces app sends. marketplaces never imports invoicing (docs/architecture.md §3): the
 layers above listen here instead.
 
 ``store_imported``

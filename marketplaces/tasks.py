@@ -1,4 +1,4 @@
-"""Celery tasks of the marketplaces app: ids in, one service call (style §5).
+"""Celery tasks of the marketplaces app: ids in, one service call (docs/architecture.md §10.2).
 
 Routed to the ``marketplaces`` queue by ``CELERY_TASK_ROUTES``.
 """

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import get_for_tenant_or_404, owner_required, tenant_queryset, tenant_required
 from accounts.choices import Role
+from accounts.services import settings_for
 from brickinvoice.errors import ServiceError
 
 from . import selectors, services
@@ -130,12 +131,18 @@ def order_list(request):
     stores = tenant_queryset(request, StoreConnection).order_by("created_at")
     form = OrderFilterForm(request.GET or None, stores=stores)
     filters = form.cleaned_data if form.is_valid() else {}
+    seller = settings_for(request.tenant)
     orders = selectors.order_list(
         tenant=request.tenant,
         store=filters.get("store"),
         status=filters.get("status", ""),
         query=filters.get("q", ""),
         attention=bool(filters.get("attention")),
+        stage=filters.get("stage", ""),
+        date_from=filters.get("date_from"),
+        date_to=filters.get("date_to"),
+        invoiceable_statuses=seller.invoiceable_statuses,
+        cutoff=seller.cutoff_date,
     )
     page = selectors.order_page(orders=orders, number=request.GET.get("page"), per_page=ORDERS_PER_PAGE)
     query = request.GET.copy()

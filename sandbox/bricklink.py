@@ -1,4 +1,4 @@
-"""Fake BrickLink Store API v1 (reference: shared/reference/bricklink/README.md), under
+"""Fake BrickLink Store API v1 (facts: docs/providers/bricklink.md), under
 ``/sandbox/bricklink/`` mirroring ``/api/store/v1``.
 
 - OAuth 1.0a HMAC-SHA1 signatures in the ``Authorization`` header are verified with oauthlib's

@@ -1,4 +1,4 @@
-"""Fake BrickOwl API v1 (reference: shared/reference/brickowl/README.md), under
+"""Fake BrickOwl API v1 (facts: docs/providers/brickowl.md), under
 ``/sandbox/brickowl/`` mirroring ``/v1``.
 
 - The ``key`` query parameter authenticates. A missing or unknown key answers HTTP 401 with

@@ -47,7 +47,7 @@ ZERO = D("0")
 
 
 def bl_money(value: Decimal) -> str:
-    """BrickLink money: a 4-decimal string, rounded up (reference §1)."""
+    """BrickLink money: a 4-decimal string, rounded up (docs/providers/bricklink.md §1)."""
     return str(D(value).quantize(D("0.0001"), rounding=ROUND_UP))
 
 

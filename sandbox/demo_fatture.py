@@ -208,7 +208,7 @@ def _product_data(code: str, name: str, vat_id: int, gross: Decimal) -> dict:
         "net_price": float(net),
         "gross_price": float(gross),
         "use_gross_price": True,
-        # Product lists may carry only these fields of the VAT type (reference §4).
+        # Product lists may carry only these fields of the VAT type (docs/providers/fatture-in-cloud.md §4).
         "default_vat": {
             "id": vat_id,
             "value": vat["value"],

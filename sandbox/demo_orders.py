@@ -29,7 +29,8 @@ def bricklink_order(scenario: Scenario, anchor: date, index: int, store: dict) -
     eu = buyer.country in EU
     grand = scenario.grand_total
     marketplace_tax = scenario.sales_tax + scenario.vat_by_marketplace
-    # The seller's store VAT setting is on at 22 %: EU buyers see it inside the prices (§9 c).
+    # The seller's store VAT setting is on at 22 %: EU buyers see it inside the prices (docs/providers/bricklink.md
+    # §9 c).
     seller_vat = (grand * 22 / D(122)) if eu else ZERO
     cost = {
         "currency_code": "EUR",
@@ -86,7 +87,8 @@ def bricklink_order(scenario: Scenario, anchor: date, index: int, store: dict) -
             "address": {
                 "name": {"full": buyer.full_name, "first": buyer.first, "last": buyer.last},
                 "full": f"{buyer.street}\n{buyer.postal_code} {buyer.city}\n{buyer.country_name}",
-                # Structured fields are often empty on BrickLink (§10.9): leave some orders so.
+                # Structured fields are often empty on BrickLink (docs/providers/bricklink.md §10.9): leave
+                # some orders so.
                 "address1": buyer.street if index % 4 else "",
                 "address2": "",
                 "country_code": country_code,
@@ -149,7 +151,7 @@ def _epoch(moment: datetime | None) -> str | None:
 
 
 def _iso_london(moment: datetime | None) -> str:
-    # BrickOwl's "unset" is the epoch in London time (§5).
+    # BrickOwl's "unset" is the epoch in London time (docs/providers/brickowl.md §5).
     moment = moment or datetime(1970, 1, 1, tzinfo=UTC)
     return moment.astimezone(LONDON).isoformat(timespec="seconds")
 

@@ -150,7 +150,7 @@ class Scenario:
 
 
 def _reference_lots() -> list[list[Lot]]:
-    """The basket of the reference example (shared/reference/bricklink/README.md §11)."""
+    """The basket of the reference example (docs/providers/bricklink.md §11)."""
     return [
         [
             Lot("3001", "Brick 2 x 4", "PART", 5, 20, D("0.15"), "2.32", False, (5, "Red")),

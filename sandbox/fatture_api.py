@@ -1,5 +1,5 @@
-"""The API subset of the fake Fatture in Cloud that the product uses (reference README §2.6–§7,
-§10 and openapi.yaml), under ``/sandbox/fatture/`` mirroring the API root.
+"""The API subset of the fake Fatture in Cloud that the product uses (docs/providers/fatture-in-cloud.md
+§2.6–§7, §10), under ``/sandbox/fatture/`` mirroring the API root.
 
 Every call needs ``Authorization: Bearer <access token>``: missing, unknown or expired tokens
 answer 401 ``{"error": {"message": ...}}`` (the spec's ``ApiErrorResponse``). Company paths
@@ -98,10 +98,38 @@ def vat_types(request, company_id):
     return json_answer({"data": [{"id": row.vat_id, **row.data} for row in rows]})
 
 
-@fatture_api(scope="products:r")
+@fatture_api(methods=("GET", "POST"))
 def products(request, company_id):
+    if request.method == "POST":
+        if not has_scope(request.sandbox_token.scope, "products:a"):
+            return scope_error("products:a")
+        return _product_create(request, company_id)
+    if not has_scope(request.sandbox_token.scope, "products:r"):
+        return scope_error("products:r")
     queryset = SandboxFattureProduct.objects.filter(company_id=company_id)
     return _list_or_error(lambda: listing(request, _filtered(request, "products", queryset)))
+
+
+def _product_create(request, company_id):
+    """``createProduct``: ``data.name`` required (the spec); ``default_vat.id`` must name a VAT type
+    of the company (the sandbox's own check), whose fields the stored product then carries."""
+    body = parse_body(request.body) if request.body else None
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict) or not str(data.get("name") or "").strip():
+        return api_error("Invalid request.", 422, validation={"data.name": ["The data.name field is required."]})
+    stored = {k: v for k, v in data.items() if k not in ("id", "created_at", "updated_at", "stock_current")}
+    vat_id = (data.get("default_vat") or {}).get("id") if isinstance(data.get("default_vat"), dict) else None
+    if vat_id is not None:
+        vat = SandboxFattureVatType.objects.filter(company_id=company_id, vat_id=vat_id).first()
+        if vat is None:
+            return api_error("Invalid request.", 422, validation={"data.default_vat.id": ["Unknown VAT type."]})
+        stored["default_vat"] = {"id": vat.vat_id, **{k: vat.data.get(k) for k in VAT_FIELDS_ON_PRODUCTS}}
+    row = SandboxFattureProduct.objects.create(company_id=company_id, data=stored)
+    return json_answer({"data": {"id": row.pk, **row.data}})
+
+
+# The fields of its VAT type a product carries (reference §4).
+VAT_FIELDS_ON_PRODUCTS = ("value", "description", "notes", "is_disabled")
 
 
 @fatture_api(scope="products:r")

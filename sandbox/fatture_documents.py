@@ -1,6 +1,6 @@
 """Issued documents of the fake Fatture in Cloud: validation, totals, numbering, creation.
 
-Follows reference README §7 and the ``IssuedDocument`` schema of openapi.yaml:
+Follows docs/providers/fatture-in-cloud.md §7 (the ``IssuedDocument`` schema of the public OpenAPI spec):
 
 - the body is ``{"data": IssuedDocument, "options": {"fix_payments": bool}}``;
 - ``entity.name`` is required; an ``entity.id`` must be an existing client (422 since API 2.3.0);
@@ -171,7 +171,7 @@ def validate(company_id: int, body) -> dict:
     if data.get("e_invoice") and not ei_data.get("payment_method"):
         errors.required("data.ei_data.payment_method")
     if data.get("e_invoice") and doc_type == "credit_note":
-        # The credited invoice's number and date are required on credit-note e-invoices (API 2.1.0, docs §16).
+        # The credited invoice's number and date are required on credit-note e-invoices (API 2.1.0, §16).
         if not str(ei_data.get("invoice_number") or "").strip():
             errors.required("data.ei_data.invoice_number")
         if _date(ei_data.get("invoice_date")) is None:
@@ -296,10 +296,10 @@ FIXED_ON_UPDATE = ("id", "type", "number", "numeration", "year", "created_at")
 
 
 def document_update(*, row: SandboxFattureDocument, body, view_url) -> SandboxFattureDocument:
-    """Modify a document (``PUT``, docs §7.1): the fields sent replace the stored ones (``entity``
+    """Modify a document (``PUT``, §7.1): the fields sent replace the stored ones (``entity``
     and ``ei_data`` are merged key by key), then the whole document is validated and its totals
     recomputed as on create. A document in flight at SDI or delivered is locked (422): it is
-    corrected by a credit note, never edited (docs §16)."""
+    corrected by a credit note, never edited (docs/providers/fatture-in-cloud.md §16)."""
     if row.data.get("locked"):
         raise DocumentInvalid("Il documento è bloccato: è già stato inviato allo SDI e non può essere modificato.")
     if not isinstance(body, dict) or not isinstance(body.get("data"), dict):

@@ -1,5 +1,6 @@
 """Lists of the fake Fatture in Cloud: the spec's pagination envelope, ``fields`` projection,
-``sort`` and ``q`` filters (sandbox.qfilter) on the filterable fields (docs §3, §3.1, §3.2)."""
+``sort`` and ``q`` filters (sandbox.qfilter) on the filterable fields (docs/providers/fatture-in-cloud.md §3, §3.1,
+§3.2)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ FILTER_FIELDS = {
             "amount_net",
             "amount_gross",
             "next_due_date",
-            # Sandbox choice: "id" is not in the [3rd] list (docs §3.2); clients fall back when refused.
+            # Sandbox choice: "id" is not in the [3rd] list (§3.2); clients fall back when refused.
             "id",
             # Not in the [3rd] list of filterable fields, but where a caller can put an order marker.
             "subject",

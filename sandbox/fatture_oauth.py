@@ -1,4 +1,4 @@
-"""OAuth 2.0 of the fake Fatture in Cloud (reference README §2), under ``/sandbox/fatture/oauth/``.
+"""OAuth 2.0 of the fake Fatture in Cloud (docs/providers/fatture-in-cloud.md §2), under ``/sandbox/fatture/oauth/``.
 
 - ``authorize``: an HTML consent page showing the app and the requested scopes, with a choice of
   sandbox Fatture user (so the demo can use a pre-registered and a non-registered e-mail) and

@@ -1,5 +1,5 @@
-"""The corrispettivi register of the fake Fatture in Cloud (``/c/{cid}/receipts``, docs/providers/
-fatture-in-cloud.md §15; openapi.yaml ``Receipt``):
+"""The corrispettivi register of the fake Fatture in Cloud (``/c/{cid}/receipts``,
+docs/providers/fatture-in-cloud.md §15; openapi.yaml ``Receipt``):
 
 - only on Premium, Premium Plus and Complete plans (FH-20); other plans answer 403 without
   ``Retry-After`` (FiC's exact answer is [unverified]);

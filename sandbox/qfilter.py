@@ -1,4 +1,4 @@
-"""The ``q`` filter grammar of Fatture in Cloud list endpoints (reference README §3.1, from the
+"""The ``q`` filter grammar of Fatture in Cloud list endpoints (docs/providers/fatture-in-cloud.md §3.1, from the
 official ``fattureincloud/api-filter`` library), evaluated on JSON documents.
 
 - condition: ``field op value``; fields are lowercase with ``_`` and ``.`` (``entity.name``);

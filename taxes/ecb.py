@@ -1,4 +1,5 @@
-"""ECB reference rates → EUR (docs/tax.md §9, §3.3; design §5: invoices are in EUR).
+"""ECB reference rates → EUR (docs/tax.md §9, §3.3; docs/architecture.md §5.4: invoices are
+in EUR).
 
 - ``ecb_rates_refresh`` reads the ECB daily feed into the table (``EcbRate`` / ``EcbPublication``)
   and, when the table may have missed a working day, the 90-day feed too (catch-up).

@@ -1,4 +1,4 @@
-"""The ECB reference-rate XML feeds, parsed into typed days or a list of problems (style §22).
+"""The ECB reference-rate XML feeds, parsed into typed days or a list of problems (docs/architecture.md §10.4).
 
 The daily feed (``eurofxref-daily.xml``) carries one publication, the 90-day feed
 (``eurofxref-hist-90d.xml``) one per TARGET working day, newest first::

@@ -1,4 +1,5 @@
-"""Cent-exact money helpers for the tax engine (design §5: Decimal, 2 places, half-up).
+"""Cent-exact money helpers for the tax engine (docs/architecture.md §5.4: Decimal, 2 places,
+half-up).
 
 Invoice lines must add up to the invoice total to the cent, so every split here hands out whole
 cents and puts the rounding residue where it distorts least (largest remainder). Pure, no I/O.

@@ -88,9 +88,9 @@ class Treatment:
     """How one line of a sale is invoiced.
 
     ``vat_rate``: the percentage on the line (0 for every non-taxable case, OSS included: FiC's
-    pattern states the foreign VAT beside a 0 % line, e-invoicing.md §5). ``natura``: None for taxed
-    lines. ``counts_for_stamp_duty``: the amount is "not subject to VAT" and no exemption covers it
-    (§8). ``rule``: the section or row of docs/tax.md it applies.
+    pattern states the foreign VAT beside a 0 % line, docs/providers/fatture-in-cloud.md §18). ``natura``: None for
+    taxed lines. ``counts_for_stamp_duty``: the amount is "not subject to VAT" and no exemption covers
+    it (docs/tax.md §8). ``rule``: the section or row of docs/tax.md it applies.
     """
 
     code: TreatmentCode

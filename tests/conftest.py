@@ -1,4 +1,4 @@
-"""Shared fixtures: owner / member / outsider of two tenants (style §11), Celery eager by default."""
+"""Shared fixtures: owner / member / outsider of two tenants (docs/architecture.md §10.5), Celery eager by default."""
 
 import os
 

@@ -73,7 +73,8 @@ class BrickLinkStoreFactory(StoreConnectionFactory):
 
 
 class OrderFactory(factory.django.DjangoModelFactory):
-    """A paid BrickLink-style order of the reference basket (22.29 items + 6.90 shipping)."""
+    """A paid BrickLink-style order of the example basket (22.29 items + 6.90 shipping,
+    docs/providers/bricklink.md §11)."""
 
     class Meta:
         model = Order

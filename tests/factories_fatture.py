@@ -1,4 +1,5 @@
-"""Factories and realistic Fatture in Cloud payloads (shapes from the reference openapi.yaml examples)."""
+"""Factories and realistic Fatture in Cloud payloads (shapes from the examples of the public
+OpenAPI file, docs/providers/fatture-in-cloud.md §0.2)."""
 
 from datetime import timedelta
 
@@ -22,7 +23,7 @@ def api(path: str) -> str:
 
 
 def token_url() -> str:
-    return settings.FATTURE_API_URL + "/oauth/token"
+    return settings.FATTURE_TOKEN_URL
 
 
 class PreRegistrationFactory(factory.django.DjangoModelFactory):
@@ -161,7 +162,8 @@ VAT_TYPES = {
 
 
 def product(pid: int, name: str, code: str = "", vat_id: int = 0, vat_value: float = 22) -> dict:
-    # List answers carry only part of default_vat (reference §4); ei_type comes from the VAT-types list.
+    # List answers carry only part of default_vat (docs/providers/fatture-in-cloud.md §4); ei_type comes from
+    # the VAT-types list.
     return {
         "id": pid,
         "name": name,
@@ -216,7 +218,7 @@ STANDARD_CATALOGUE = [
 
 VERIFY_OK = {"data": {"success": True}}
 SEND_OK = {"data": {"name": "CARICATO", "date": "2021-08-23 10:38:03"}}
-# The spec's shape (VerifyEInvoiceXmlErrorResponse) and the docs guide's plain array (docs §8.2).
+# The spec's shape (VerifyEInvoiceXmlErrorResponse) and the docs guide's plain array (§8.2).
 VERIFY_422_SPEC = {
     "error": {
         "message": "Validation XML",

@@ -62,7 +62,8 @@ class FakeFatture:
     def create_document(self, request):
         body = json.loads(request.body)
         doc_type = body["data"].get("type", "invoice")
-        # Each document type is its own numbering series (credit notes have theirs, docs §16).
+        # Each document type is its own numbering series (credit notes have theirs,
+        # docs/providers/fatture-in-cloud.md §16).
         number = len(self.of_type(doc_type)) + 1
         numeration = "/NC" if doc_type == "credit_note" else "/A"
         doc = {**body["data"], "id": 9000 + len(self.documents), "number": number, "numeration": numeration}

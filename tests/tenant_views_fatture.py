@@ -12,6 +12,7 @@ def _connection(tenant):
 
 FATTURE_TENANT_VIEWS: set[str] = {
     "fatture:vat_type_create",
+    "fatture:product_create",
     "fatture:connect",
     "fatture:start",
     "fatture:preregistration",

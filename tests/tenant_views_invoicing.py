@@ -13,6 +13,9 @@ INVOICING_TENANT_VIEWS: set[str] = {
     "invoicing:tax_settings",
     "invoicing:einvoice_settings",
     "invoicing:numbering_settings",
+    "invoicing:money",
+    "invoicing:money_export_csv",
+    "invoicing:money_export_xlsx",
 }
 
 

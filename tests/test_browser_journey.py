@@ -87,6 +87,7 @@ def sandboxed(live_server, settings):
     settings.PUBLIC_BASE_URL = live_server.url
     settings.FATTURE_CLIENT_ID, settings.FATTURE_CLIENT_SECRET = "sandbox-client", "sandbox-secret"
     settings.FATTURE_API_URL = f"{base}/fatture"
+    settings.FATTURE_TOKEN_URL = f"{base}/fatture/oauth/token"
     settings.FATTURE_AUTHORIZE_URL = f"{base}/fatture/oauth/authorize"
     settings.FATTURE_INVOICE_VIEW_URL = f"{base}/fatture/view/{{id}}"
     settings.BRICKLINK_API_URL = f"{base}/bricklink"

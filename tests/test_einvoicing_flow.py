@@ -48,6 +48,7 @@ VALID_PIVA, CEASED_PIVA, VALID_CF = "00743110157", fatture_sdi.CEASED_VAT_NUMBER
 def seller(live_server, settings, monkeypatch, tenant, owner):
     base = f"{live_server.url}/sandbox"
     settings.FATTURE_API_URL = f"{base}/fatture"
+    settings.FATTURE_TOKEN_URL = f"{base}/fatture/oauth/token"
     settings.FATTURE_CLIENT_ID, settings.FATTURE_CLIENT_SECRET = "sandbox-client", "sandbox-secret"
     settings.SANDBOX_SDI_STEP_SECONDS = 3600  # steps happen when the test moves the clock
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")

@@ -536,3 +536,16 @@ def test_waiting_tasks_are_spread_over_the_coming_buckets(settings):
     buckets = [int((w - 60) // 300) for w in waits]
     assert buckets == [0, 0, 1, 1, 2, 2]
     assert all(60 <= w - 300 * b <= 60 + 150 for w, b in zip(waits, buckets, strict=True))
+
+
+@pytest.mark.django_db
+def test_the_token_endpoint_comes_from_fatture_token_url(rsps, settings):
+    """A Fatture whose token endpoint is not under its API host (``FATTURE_TOKEN_URL``)."""
+    settings.FATTURE_TOKEN_URL = "https://auth.example.test/oauth2/token"
+    with freeze_time("2026-03-02 10:00:00"):
+        connection = FattureConnectionFactory(token_expires_at=timezone.now() + timedelta(minutes=10))
+    rsps.add(responses.POST, "https://auth.example.test/oauth2/token", json=token_payload())
+    rsps.add(responses.GET, api(VAT_PATH), json=VAT_TYPES, match=_bearer(NEW_ACCESS))
+    with freeze_time("2026-03-02 10:06:00"):  # 4 minutes left: refreshed first
+        assert FattureClient(connection).get(VAT_PATH) == VAT_TYPES
+    assert [c.request.url for c in rsps.calls][0] == "https://auth.example.test/oauth2/token"

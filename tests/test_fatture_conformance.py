@@ -1,4 +1,5 @@
-"""Conformance of our Fatture in Cloud calls with the official OpenAPI file (reference openapi.yaml):
+"""Conformance of our Fatture in Cloud calls with the official OpenAPI file
+(fattureincloud/openapi-fattureincloud, docs/providers/fatture-in-cloud.md §0.2):
 request shapes (paths, query parameters, ``{"data": ...}`` bodies, unit prices, Italian country
 names), pagination of look-ups, ``q`` quoting, and an invoice look-up that never mistakes a failed
 look-up for "no invoice" (which would create a duplicate)."""

@@ -25,7 +25,7 @@ LOCALE = ROOT / "locale" / "it" / "LC_MESSAGES"
 # the benchmarks stay English, tests are not shipped.
 NOT_COLLECTED = {".venv", ".git", "sandbox", "bench", "tests", "docs", "staticfiles", "var", "test-results"}
 # Our product code: where a translation call inside an f-string would go unseen by makemessages.
-PRODUCT_PACKAGES = ["accounts", "brickinvoice", "fatture", "invoicing", "marketplaces", "taxes"]
+PRODUCT_PACKAGES = ["accounts", "brickinvoice", "fatture", "guide", "invoicing", "marketplaces", "taxes"]
 TRANSLATION_CALLS = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy"}
 
 

@@ -157,7 +157,9 @@ def test_progress_partial_polls_while_running(owner_client, tenant):
 
 
 def test_dashboard_shows_failures_with_hint_and_retry(owner_client, tenant, django_assert_max_num_queries):
-    connected_seller(tenant)
+    from fatture.health import note_answered
+
+    note_answered(connected_seller(tenant).pk)  # checked recently: no background check (eager here)
     for _ in range(3):
         invoice = Invoice.objects.create(
             tenant=tenant,

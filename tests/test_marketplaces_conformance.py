@@ -1,6 +1,7 @@
-"""Conformance of the marketplace clients with the official API descriptions (shared/reference).
+"""Conformance of the marketplace clients with the official API descriptions (docs/providers/).
 
-Payloads here are shaped per the references (BrickLink §3, §6, §9, §11; BrickOwl §2, §3.1, §5, §8),
+Payloads here are shaped per docs/providers/bricklink.md (§3, §6, §9, §11) and docs/providers/brickowl.md
+(§2, §3.1, §5, §8),
 not per our sandbox, so they exercise what an independent implementation may send.
 """
 
@@ -39,7 +40,7 @@ CREDENTIALS = {
     "token_secret": "TS77CD8899AABBCCDDEEFF001122334455",
 }
 
-# BrickLink reference §11, GET /orders/24680135 (data).
+# docs/providers/bricklink.md §11, GET /orders/24680135 (data).
 BL_ORDER = {
     "order_id": 24680135,
     "date_ordered": "2024-03-14T09:21:37.153Z",
@@ -105,7 +106,7 @@ def _bl_item(inventory_id, no, name, quantity, price):
     }
 
 
-# Two batches adding up to cost.subtotal 22.29 (reference §11 basket, simplified).
+# Two batches adding up to cost.subtotal 22.29 (docs/providers/bricklink.md §11 basket, simplified).
 BL_BATCHES = [
     [_bl_item(387654321, "3001", "Brick 2 x 4", 20, "0.1500"), _bl_item(387654322, "3023", "Plate", 50, "0.0360")],
     [_bl_item(387699001, "40570-1", "Halloween Cat &amp; Mouse", 1, "17.4900")],
@@ -126,7 +127,7 @@ def bl_envelope(data, code=200, message="OK", description="OK"):
     return {"meta": {"description": description, "message": message, "code": code}, "data": data}
 
 
-# BrickOwl reference §8, order/view (the fields the import reads, as strings and nulls).
+# docs/providers/brickowl.md §8, order/view (the fields the import reads, as strings and nulls).
 BO_ORDER = {
     "order_id": "7654321",
     "order_time": "1710408097",
@@ -201,7 +202,7 @@ def _pct(value: str) -> str:
 
 
 def test_bricklink_authorization_header_has_empty_realm_and_a_signature_over_the_sent_query(rsps):
-    """Reference §2: ``OAuth realm="", ...``; the base string covers every query parameter sent."""
+    """docs/providers/bricklink.md §2: ``OAuth realm="", ...``; the base string covers every query parameter sent."""
     rsps.get(f"{BL}/orders", json=bl_envelope([]))
 
     bl_client().list_orders(filed=False, status="-purged,-cancelled")
@@ -214,7 +215,7 @@ def test_bricklink_authorization_header_has_empty_realm_and_a_signature_over_the
     for part in header[len("OAuth ") :].split(", "):
         name, _, value = part.partition("=")
         oauth[name] = value.strip('"')
-    # Recompute the signature independently of oauthlib (reference §2 "Signing").
+    # Recompute the signature independently of oauthlib (docs/providers/bricklink.md §2).
     sent = urlsplit(request.url)
     params = parse_qsl(sent.query, keep_blank_values=True)
     params += [(k, unquote(v)) for k, v in oauth.items() if k not in ("realm", "oauth_signature")]
@@ -260,7 +261,7 @@ def test_bricklink_reference_order_imports_with_the_invoice_total_paid_to_the_se
 
 
 def test_bricklink_sales_tax_collected_without_an_amount_field_is_taken_from_final_total():
-    """Reference §6/§9a: ``cost.salesTax_collected_by_BL`` is usually absent; ``final_total`` is
+    """docs/providers/bricklink.md §6, §9 (a): ``cost.salesTax_collected_by_BL`` is usually absent; ``final_total`` is
     ``grand_total`` minus the tax BrickLink kept, which is not the seller's money."""
     cost = dict(BL_ORDER["cost"], grand_total="31.5300", final_total="29.1900")
     del cost["salesTax"]
@@ -375,7 +376,7 @@ def test_brickowl_store_not_found_list_type_error_is_a_setup_error_not_a_missing
 
 
 def test_brickowl_server_that_caps_pages_at_the_default_500_is_still_read_to_the_end(rsps):
-    """Reference §3.1: default limit 500; a server ignoring ``limit`` must not hide orders."""
+    """docs/providers/brickowl.md §3.1: default limit 500; a server ignoring ``limit`` must not hide orders."""
     rows = [bo_list_row(7000000 + n, 1710000000 + n) for n in range(1200)]
 
     def capped(request):

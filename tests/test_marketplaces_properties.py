@@ -1,5 +1,6 @@
-"""Property-based tests (Hypothesis): malformed order payloads, made by mutating the reference
-fixtures (wrong types, huge and odd numbers, control characters, lone surrogates, missing keys),
+"""Property-based tests (Hypothesis): malformed order payloads, made by mutating the example
+fixtures of docs/providers/bricklink.md §11 and docs/providers/brickowl.md §8 (wrong types, huge
+and odd numbers, control characters, lone surrogates, missing keys),
 never raise in the normalisers nor in the import loop; whatever they produce fits the database;
 every flagged order says why; the well-formed orders of the same listing are imported clean."""
 

@@ -1,5 +1,5 @@
 """The fake BrickLink over real HTTP: OAuth 1.0a signatures checked with oauthlib, the envelope
-with auth failures as HTTP 200 + meta.code 401, IP-bound tokens, listing filters, reference-shaped
+with auth failures as HTTP 200 + meta.code 401, IP-bound tokens, listing filters, docs-shaped
 payloads and the daily quota."""
 
 from datetime import date

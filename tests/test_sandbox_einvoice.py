@@ -45,6 +45,7 @@ ON = date(2025, 3, 5)
 def sandbox(live_server, settings, monkeypatch):
     base = f"{live_server.url}/sandbox"
     settings.FATTURE_API_URL = f"{base}/fatture"
+    settings.FATTURE_TOKEN_URL = f"{base}/fatture/oauth/token"
     settings.FATTURE_CLIENT_ID, settings.FATTURE_CLIENT_SECRET = "sandbox-client", "sandbox-secret"
     settings.SANDBOX_SDI_STEP_SECONDS = 3600  # steps happen when a test moves the clock (``due``)
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")

@@ -41,6 +41,7 @@ def sandbox(live_server, settings, monkeypatch):
     settings.BRICKLINK_API_URL = f"{base}/bricklink"
     settings.BRICKOWL_API_URL = f"{base}/brickowl"
     settings.FATTURE_API_URL = f"{base}/fatture"
+    settings.FATTURE_TOKEN_URL = f"{base}/fatture/oauth/token"
     settings.FATTURE_AUTHORIZE_URL = f"{base}/fatture/oauth/authorize"
     settings.FATTURE_INVOICE_VIEW_URL = f"{base}/fatture/view/{{id}}"
     settings.FATTURE_CLIENT_ID, settings.FATTURE_CLIENT_SECRET = "sandbox-client", "sandbox-secret"

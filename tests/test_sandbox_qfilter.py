@@ -1,4 +1,4 @@
-"""The Fatture ``q`` grammar of the sandbox (reference README §3.1), table-driven, no database."""
+"""The Fatture ``q`` grammar of the sandbox (docs/providers/fatture-in-cloud.md §3.1), table-driven, no database."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""End-to-end through a real Celery worker consuming from Redis, on PostgreSQL (design §8).
+"""End-to-end through a real Celery worker consuming from Redis, on PostgreSQL (docs/architecture.md §8).
 
 The worker runs in threads of this process so that `responses` fakes Fatture for it too; the
 broker, the queues, the routing and the database are the real ones.

@@ -1,6 +1,6 @@
 """BrickLink Store API v1 client: OAuth 1.0a-signed GETs, envelope unwrapping, typed errors.
 
-Reference: ``shared/reference/bricklink/README.md``. The quirks handled here:
+Facts: docs/providers/bricklink.md. The quirks handled here:
 
 - every call is signed with HMAC-SHA1 (consumer key/secret + token value/secret), signature in
   the ``Authorization`` header; requests-oauthlib signs the query parameters actually sent (§2);
@@ -51,8 +51,8 @@ _IP_RE = re.compile(r"IP:\s*([0-9a-fA-F.:]+)")
 class _BrickLinkOAuth1(OAuth1):
     """OAuth1 that sends ``realm=""`` first in the header, the form BrickLink documents (§2).
 
-    oauthlib omits an empty realm; the realm is outside the signature base string (RFC 5849
-    §3.4.1.3.1), so adding it afterwards leaves the signature valid.
+    oauthlib omits an empty realm; the realm is outside the signature base string (RFC 5849,
+    section 3.4.1.3.1), so adding it afterwards leaves the signature valid.
     """
 
     def __call__(self, request):

@@ -1,6 +1,6 @@
 """BrickOwl API v1 client: ``key`` as a query parameter, bare JSON answers, typed errors.
 
-Reference: ``shared/reference/brickowl/README.md``. The quirks handled here:
+Facts: docs/providers/brickowl.md. The quirks handled here:
 
 - no envelope: success is the bare JSON; failure is a non-2xx status and/or ``{"error": ...}`` (§2);
 - ``order/list`` has no offset: it caps at ``limit`` (max 5,000) rows, so history is walked by
@@ -55,7 +55,7 @@ class BrickOwlClient:
     def user_details(self) -> dict:
         """The key owner and store details: validates the key and gives the store currency.
 
-        The response shape is [U] (reference §3: like the deprecated token/details); callers
+        The response shape is [U] (§3: like the deprecated token/details); callers
         read it with ``.get()``.
         """
         data = self._get("user/details")
@@ -120,7 +120,7 @@ class BrickOwlClient:
         return with_retries(lambda: self._get_once(path, params))
 
     def _pace(self) -> None:
-        """Keep under BrickOwl's 600 calls a minute (reference §1): a first import of thousands of
+        """Keep under BrickOwl's 600 calls a minute (§1): a first import of thousands of
         orders would otherwise hit 429 within seconds and stop. One store imports in one task at a
         time, so pacing per client is pacing per key."""
         interval = float(getattr(settings, "BRICKOWL_MIN_CALL_INTERVAL", 0.1))

@@ -1,6 +1,9 @@
-"""Realistic BrickLink / BrickOwl payloads (from shared/reference/*) and `responses`-based fakes.
+"""Realistic BrickLink / BrickOwl payloads and `responses`-based fakes.
 
-The JSON files next to this module are the reference's example payloads verbatim; the builders
+The payloads are shaped like the examples of docs/providers/bricklink.md §11 and
+docs/providers/brickowl.md §8.
+
+The JSON files next to this module are those example payloads; the builders
 derive other orders from them (other ids, dates, statuses) so that totals stay consistent.
 """
 
@@ -41,7 +44,8 @@ def bl_envelope(data=None, *, code=200, message="OK", description="OK") -> dict:
 
 
 def bl_order(order_id=24680135, *, ordered=None, changed=None, status=None, **changes) -> dict:
-    """The reference order (§11) with another id, dates or status; ``changes`` use dotted keys."""
+    """The example order (docs/providers/bricklink.md §11) with another id, dates or status;
+    ``changes`` use dotted keys."""
     order = copy.deepcopy(load("bricklink/order_24680135.json")["data"])
     order["order_id"] = int(order_id)
     if ordered:
@@ -65,7 +69,7 @@ def bl_batches() -> list[list[dict]]:
 
 
 def bl_summary(order: dict) -> dict:
-    """The list row BrickLink returns for an order (reference §4.1)."""
+    """The list row BrickLink returns for an order (docs/providers/bricklink.md §4.1)."""
     keys = [
         "order_id",
         "date_ordered",

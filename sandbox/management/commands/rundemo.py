@@ -1,6 +1,6 @@
 """Run the whole product on one machine: migrate, load the demo, start web + worker + beat.
 
-The embedded default (design §2): SQLite, a filesystem broker under ./var, sandbox third
+The embedded default (docs/architecture.md §2): SQLite, a filesystem broker under ./var, sandbox third
 parties mounted in the web process. Ctrl-C stops every child cleanly.
 """
 
