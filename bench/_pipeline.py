@@ -51,6 +51,18 @@ class Quota:
 
     hour_seconds: int = 3600
     hourly_limit: int = 1000
+    # The month: off (10**9, the earlier runs) unless a scenario sets it; ``scaled_month`` gives the
+    # real 40,000 a 30-day month on the same clock and count scale as the hour.
+    monthly_limit: int = 10**9
+    month_seconds: int = 0
+
+    def scaled_month(self) -> Quota:
+        return Quota(
+            self.hour_seconds,
+            self.hourly_limit,
+            max(1, round(40000 * self.count_factor)),
+            max(1, round(30 * 86400 / self.time_factor)),
+        )
 
     @property
     def time_factor(self) -> float:
@@ -78,7 +90,8 @@ class Quota:
             "SANDBOX_FATTURE_HOURLY_LIMIT": self.hourly_limit,
             "SANDBOX_FATTURE_SHORT_WINDOW": self.short_window,
             "SANDBOX_FATTURE_SHORT_LIMIT": self.short_limit,
-            "SANDBOX_FATTURE_MONTHLY_LIMIT": 10**9,
+            "SANDBOX_FATTURE_MONTHLY_LIMIT": self.monthly_limit,
+            "SANDBOX_FATTURE_MONTH_SECONDS": self.month_seconds,
         }
 
     def product_env(self) -> dict:
@@ -87,6 +100,8 @@ class Quota:
             "FATTURE_HOURLY_BUDGET": self.hourly_budget,
             "FATTURE_SHORT_WINDOW_SECONDS": self.short_window,
             "FATTURE_SHORT_BUDGET": max(1, self.short_limit // 2),
+            "FATTURE_MONTHLY_BUDGET": self.monthly_limit,
+            "FATTURE_MONTH_SECONDS": self.month_seconds,
         }
 
 

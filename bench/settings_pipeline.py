@@ -14,6 +14,8 @@ from brickinvoice.settings import *  # noqa: F403
 # The length of Fatture's quota hour, shortened together with the sandbox's own (bench/_pipeline.py)
 # to speed the clock. Benchmark-only: the product always uses the real hour.
 FATTURE_HOUR_SECONDS = int(os.environ.get("FATTURE_HOUR_SECONDS", "3600"))
+# The quota month on the same clock (0: the calendar month).
+FATTURE_MONTH_SECONDS = int(os.environ.get("FATTURE_MONTH_SECONDS", "0"))
 
 _PROBE_DIR = os.environ.get("BENCH_PROBE_DIR", "")
 _running: dict = {}

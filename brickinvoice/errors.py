@@ -100,6 +100,13 @@ CATALOGUE: dict[str, Entry] = {
         _("Fatture in Cloud's request quota is used up for now."),
         _("Nothing to do: invoicing resumes by itself when Fatture in Cloud allows it again."),
     ),
+    "fatture_quota_month": Entry(
+        _("This month's Fatture in Cloud request quota for your company is used up."),
+        _(
+            "Nothing to do: the invoices wait and go out by themselves from {date}, oldest first. Part of "
+            "the quota is left for your other apps."
+        ),
+    ),
     "fatture_permission": Entry(
         _("Fatture in Cloud refused the request: the connected user or plan lacks a permission."),
         _(

@@ -351,6 +351,9 @@ HTTP_TIMEOUT = (env.float("HTTP_CONNECT_TIMEOUT", default=5.0), env.float("HTTP_
 FATTURE_HOURLY_BUDGET = env.int("FATTURE_HOURLY_BUDGET", default=950)  # of 1,000 per hour
 FATTURE_SHORT_BUDGET = env.int("FATTURE_SHORT_BUDGET", default=150)  # per bucket; Fatture: 300 / 5 min rolling
 FATTURE_SHORT_WINDOW_SECONDS = env.int("FATTURE_SHORT_WINDOW_SECONDS", default=300)
+# Fatture's monthly limit per company and app, and the share of it left for the seller's other apps.
+FATTURE_MONTHLY_BUDGET = env.int("FATTURE_MONTHLY_BUDGET", default=40000)
+FATTURE_QUOTA_RESERVE_PERCENT = env.float("FATTURE_QUOTA_RESERVE_PERCENT", default=10.0)
 BRICKLINK_DAILY_CALL_BUDGET = env.int("BRICKLINK_DAILY_CALL_BUDGET", default=4500)
 # Seconds between two BrickOwl calls of one store (BrickOwl allows 600 a minute).
 BRICKOWL_MIN_CALL_INTERVAL = env.float("BRICKOWL_MIN_CALL_INTERVAL", default=0.1)

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext
@@ -27,6 +28,7 @@ from invoicing.accounting import (
     Health,
     InvoiceDraft,
     MappedProduct,
+    QuotaOutlook,
     RegisterDraft,
     slot_label,
 )
@@ -44,7 +46,7 @@ from .einvoice_data import einvoice_entity
 from .errors import FattureAuthFailed, FattureNotConnected, NoCompanySelected
 from .mapping import mapping_check, mapping_for, mapping_health_issue, slot_products
 from .models import FattureConnection
-from .quota import quota_turn
+from .quota import month_outlook, quota_turn, sustained_calls_per_hour
 from .receipts import ReceiptDraft, ReceiptLine, payment_account_ensure, receipt_create, receipt_find, receipts_check
 from .sdi import rejection_code, rejection_help
 from .setup import fatture_setup_steps
@@ -103,6 +105,17 @@ class FattureBackend:
     @classmethod
     def wait_before_invoice(cls, account_id: int) -> float:
         return quota_turn(account_id)
+
+    @classmethod
+    def quota_outlook(cls, account_id: int) -> QuotaOutlook:
+        """The company's month as our budget sees it (a cache read), and the hour's pace."""
+        month = month_outlook(account_id)
+        return QuotaOutlook(
+            remaining=month.remaining,
+            per_window=month.budget,
+            window_ends_at=timezone.now() + dt.timedelta(seconds=month.seconds_left),
+            calls_per_hour=sustained_calls_per_hour(),
+        )
 
     @classmethod
     def health(cls, tenant: Tenant) -> Health:

@@ -219,6 +219,16 @@ class Health:
     hint: str = ""
 
 
+@dataclass(frozen=True)
+class QuotaOutlook:
+    """An account's request budget in the package's longest quota window (Fatture: the month)."""
+
+    remaining: int  # calls we may still make in this window
+    per_window: int  # calls we may make in a whole window
+    window_ends_at: dt.datetime
+    calls_per_hour: int  # the pace the shorter windows allow
+
+
 # --- the protocol --------------------------------------------------------------------------------
 
 
@@ -340,6 +350,8 @@ class AccountingPackage(Protocol):
         database only: e.g. an account approved, connected, a company chosen, products mapped."""
 
     def wait_before_invoice(self, account_id: int) -> float: ...
+
+    def quota_outlook(self, account_id: int) -> QuotaOutlook: ...
 
 
 # --- the factory ---------------------------------------------------------------------------------

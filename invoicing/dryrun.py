@@ -4,7 +4,9 @@ confirms it. Nothing is created or sent to compute it; the counts come from the 
 
 What the summary says (docs/tax.md §1.4 timing, §7.4 numbering): how many invoices, their total
 per currency, per region, how many would be dated more than 12 days after the sale (late for an
-immediate invoice), the dates they span, and where their numbers would start.
+immediate invoice), the dates they span, where their numbers would start, and how long they take
+at the seller's quota with the oldest going first (backlog.py: a backlog larger than this month's
+quota is planned over the coming months, not attempted).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from accounts.models import SellerSettings, Tenant
 from accounts.services import settings_for
 
 from .accounting import account_of
+from .backlog import BacklogPlan, backlog_for
 from .models import Invoice
 from .queueing import eligible_orders, invoices_queue_eligible
 from .regions import region_for
@@ -46,6 +49,7 @@ class DryRun:
     last_date: date | None = None
     last_number: str = ""
     last_number_date: date | None = None
+    plan: BacklogPlan | None = None  # time at the seller's quota (None: no account connected)
 
     @property
     def region_counts(self) -> list[tuple[str, int]]:
@@ -100,6 +104,7 @@ def dry_run(*, tenant: Tenant, start: date | None = None) -> DryRun:
     )
     if last:
         summary.last_number, summary.last_number_date = f"{last[0]}{last[1]}", last[2]
+    summary.plan = backlog_for(tenant=tenant, invoices=summary.count)
     return summary
 
 

@@ -39,13 +39,15 @@ from django.db import connection, transaction
 from django.db.models import F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from accounts.models import Tenant
 from accounts.services import settings_for
-from brickinvoice.errors import describe
+from brickinvoice.errors import ErrorText, describe
 from marketplaces.models import Order
 
 from .accounting import account_of, wait_before_invoice
+from .backlog import quota_outlook
 from .models import Invoice, SyncRun
 from .rules import seller_rules_for
 
@@ -252,12 +254,20 @@ def in_flight(*, now: datetime) -> int:
     ).count()
 
 
+def _quota_text(company_id: int | None, later: datetime) -> ErrorText:
+    """The month's budget spent says so, with the day invoicing resumes; any shorter wait is the
+    usual "quota used up for now"."""
+    if company_id is not None and quota_outlook(company_id).remaining <= 0:
+        return describe("fatture_quota_month", date=date_format(timezone.localtime(later), "DATETIME_FORMAT"))
+    return describe("fatture_quota")
+
+
 def _wait_for_quota(head: Head, wait: float, now: datetime) -> None:
     """The company's quota is spent: its head waits in the database, without a message (a head
     retrying after an error keeps that error; it simply retries no sooner than the quota allows)."""
     later = now + timedelta(seconds=wait)
     Invoice.objects.filter(id=head.id, state=S.FAILED).update(next_attempt_at=later)
-    text = describe("fatture_quota")
+    text = _quota_text(head.company_id, later)
     Invoice.objects.filter(id=head.id, state=S.PENDING).update(
         next_attempt_at=later, error_code="fatture_quota", error_message=text.message, error_hint=text.hint
     )

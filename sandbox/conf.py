@@ -9,8 +9,9 @@ them in the environment without touching ``brickinvoice/settings.py``.
 | ``SANDBOX_FATTURE_HOURLY_LIMIT`` | 1000 | requests per company per clock hour, then 403 + Retry-After |
 | ``SANDBOX_FATTURE_HOUR_SECONDS`` | 3600 | length of that "hour" (a benchmark shortens it to speed the clock) |
 | ``SANDBOX_FATTURE_MONTHLY_LIMIT`` | 40000 | requests per company per calendar month, then 403 + Retry-After |
-| ``SANDBOX_FATTURE_SHORT_LIMIT`` | 300 | requests per company per short window, then 429 + Retry-After |
-| ``SANDBOX_FATTURE_SHORT_WINDOW`` | 300 | length of the short window in seconds |
+| ``SANDBOX_FATTURE_MONTH_SECONDS`` | 0 | length of that "month" (0: the UTC calendar month; a benchmark shortens it) |
+| ``SANDBOX_FATTURE_SHORT_LIMIT`` | 300 | requests per company in any rolling short window, then 429 + Retry-After |
+| ``SANDBOX_FATTURE_SHORT_WINDOW`` | 300 | length of the rolling short window in seconds |
 | ``SANDBOX_FATTURE_ACCESS_TTL`` | 86400 | access-token lifetime in seconds (``expires_in``) |
 | ``SANDBOX_FATTURE_CODE_TTL`` | 60 | authorization-code lifetime in seconds |
 | ``SANDBOX_SDI_STEP_SECONDS`` | 30 | an e-invoice moves sent → processing → outcome one step per this many seconds |
@@ -27,6 +28,7 @@ DEFAULTS: dict[str, float] = {
     "SANDBOX_FATTURE_HOURLY_LIMIT": 1000,
     "SANDBOX_FATTURE_HOUR_SECONDS": 3600,
     "SANDBOX_FATTURE_MONTHLY_LIMIT": 40000,
+    "SANDBOX_FATTURE_MONTH_SECONDS": 0,
     "SANDBOX_FATTURE_SHORT_LIMIT": 300,
     "SANDBOX_FATTURE_SHORT_WINDOW": 300,
     "SANDBOX_FATTURE_ACCESS_TTL": 86400,

@@ -7,10 +7,11 @@ answer 401 ``{"error": {"message": ...}}`` (the spec's ``ApiErrorResponse``). Co
 included) and the scope the spec declares (``:a`` covers ``:r``), else 403 without Retry-After.
 
 Quotas per company (§10.3), all configurable (sandbox.conf): a short window
-(``SANDBOX_FATTURE_SHORT_LIMIT`` per ``SANDBOX_FATTURE_SHORT_WINDOW`` s, fixed buckets here) answers
-**429**, the hourly (``SANDBOX_FATTURE_HOURLY_LIMIT``, fixed clock hour) and monthly
-(``SANDBOX_FATTURE_MONTHLY_LIMIT``) quotas answer **403**, each with ``Retry-After`` seconds until
-the window resets. Successful company calls carry the ``RateLimit-*`` headers.
+(``SANDBOX_FATTURE_SHORT_LIMIT`` in any rolling ``SANDBOX_FATTURE_SHORT_WINDOW`` s, sandbox.rolling)
+answers **429**, the hourly (``SANDBOX_FATTURE_HOURLY_LIMIT``, fixed clock hour) and monthly
+(``SANDBOX_FATTURE_MONTHLY_LIMIT``, calendar month or ``SANDBOX_FATTURE_MONTH_SECONDS``) quotas
+answer **403**, each with ``Retry-After`` seconds until a place frees up or the window resets.
+Successful company calls carry the ``RateLimit-*`` headers.
 ``SANDBOX_FATTURE_LATENCY_MS`` delays every call. Fault hooks: see sandbox.faults.
 
 Lists take ``page``/``per_page`` (default 5, 1–100) and answer the spec's pagination envelope;

@@ -18,6 +18,7 @@ from .conf import knob
 from .fatture_oauth import _latency, digest
 from .faults import counter_get, counter_hit
 from .models import SandboxFattureToken
+from .rolling import rolling_hit
 
 
 def api_error(message: str, status: int, *, code: str | None = None, validation=None, retry_after=None):
@@ -60,31 +61,46 @@ def scope_error(needed: str) -> JsonResponse:
     return api_error(f"Missing permission: this token was not granted {needed}.", 403, code="NO_PERMISSION")
 
 
+def _month(utc: datetime) -> tuple[str, float]:
+    """The quota month (a calendar month, or SANDBOX_FATTURE_MONTH_SECONDS on a benchmark's clock):
+    its id and the seconds until it turns."""
+    scaled = int(knob("SANDBOX_FATTURE_MONTH_SECONDS"))
+    if scaled > 0:
+        now = utc.timestamp()
+        return f"s{int(now // scaled)}", scaled - now % scaled
+    next_month = datetime(utc.year + utc.month // 12, utc.month % 12 + 1, 1, tzinfo=UTC)
+    return f"{utc:%Y%m}", (next_month - utc).total_seconds()
+
+
 def _quota(company_id: int):
     """(error response or None, hourly remaining, monthly remaining) after counting this call."""
     now = time.time()
-    window = max(1, int(knob("SANDBOX_FATTURE_SHORT_WINDOW")))
-    utc = datetime.now(UTC)
-    month_key = f"sandbox:fic:month:{company_id}:{utc:%Y%m}"
+    window = max(1.0, knob("SANDBOX_FATTURE_SHORT_WINDOW"))
+    month, month_left = _month(datetime.fromtimestamp(now, UTC))
+    month_key = f"sandbox:fic:month:{company_id}:{month}"
     # The quota hour lasts SANDBOX_FATTURE_HOUR_SECONDS (3600 unless a benchmark speeds the clock).
     hour = max(1, int(knob("SANDBOX_FATTURE_HOUR_SECONDS")))
     hour_key = f"sandbox:fic:hour:{company_id}:{int(now // hour)}"
-    short_key = f"sandbox:fic:short:{company_id}:{int(now // window)}"
     hourly, monthly = int(knob("SANDBOX_FATTURE_HOURLY_LIMIT")), int(knob("SANDBOX_FATTURE_MONTHLY_LIMIT"))
-    if counter_get(short_key) >= knob("SANDBOX_FATTURE_SHORT_LIMIT"):
-        wait = math.ceil(window - now % window)
-        return api_error("Too many requests: short-term rate limit reached.", 429, retry_after=wait), 0, 0
     if counter_get(hour_key) >= hourly:
         wait = math.ceil(hour - now % hour)
         return api_error("Hourly request quota exceeded for this company.", 403, retry_after=wait), 0, 0
     if counter_get(month_key) >= monthly:
-        next_month = datetime(utc.year + utc.month // 12, utc.month % 12 + 1, 1, tzinfo=UTC)
-        wait = (next_month - utc).total_seconds()
-        return api_error("Monthly request quota exceeded for this company.", 403, retry_after=wait), 0, 0
-    counter_hit(short_key, ttl=window + 60)
+        return api_error("Monthly request quota exceeded for this company.", 403, retry_after=month_left), 0, 0
+    # The short-term limit is a rolling window: checked (and the call recorded) last, so a call
+    # refused by the hour or the month does not take a place in it.
+    short_limit = int(knob("SANDBOX_FATTURE_SHORT_LIMIT"))
+    refused_for = rolling_hit(short_key(company_id), limit=short_limit, window=window, now=now)
+    if refused_for is not None:
+        wait = math.ceil(refused_for)
+        return api_error("Too many requests: short-term rate limit reached.", 429, retry_after=wait), 0, 0
     used_hour = counter_hit(hour_key, ttl=hour + 120)
-    used_month = counter_hit(month_key, ttl=32 * 86400)
+    used_month = counter_hit(month_key, ttl=math.ceil(month_left) + 86400)
     return None, max(0, hourly - used_hour), max(0, monthly - used_month)
+
+
+def short_key(company_id: int) -> str:
+    return f"sandbox:fic:short:{company_id}"
 
 
 def fatture_api(*, scope: str | None = None, methods=("GET",)):

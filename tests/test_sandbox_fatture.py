@@ -4,6 +4,7 @@ shapes (pagination, q filters, validation errors), numbering, quotas and fault h
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from freezegun import freeze_time
 
 from sandbox.demo import (
     CONTROLLED_COMPANY_ID,
@@ -521,6 +522,40 @@ def test_short_term_limit_answers_429_with_retry_after(api, settings):
     assert response.status_code == 429
     assert 1 <= int(response["Retry-After"]) <= 300
     assert api.get(company("/info/vat_types", CONTROLLED_COMPANY_ID)).status_code == 200  # per company
+
+
+def _call(api, when: str):
+    with freeze_time(when):
+        return api.get(company("/info/vat_types"))
+
+
+def test_the_short_limit_is_a_rolling_window_not_fixed_buckets(api, settings):
+    settings.SANDBOX_FATTURE_SHORT_LIMIT, settings.SANDBOX_FATTURE_SHORT_WINDOW = 3, 300
+    for when in ("10:00:00", "10:02:00", "10:04:00"):
+        assert _call(api, f"2026-03-02 {when}").status_code == 200
+    refused = _call(api, "2026-03-02 10:04:59")
+    assert refused.status_code == 429 and refused["Retry-After"] == "1"  # 10:00:00 leaves at 10:05:00
+    assert _call(api, "2026-03-02 10:05:00.500000").status_code == 200
+    # A fixed bucket would start afresh at 10:05; the rolling window still holds 10:02, 10:04, 10:05.
+    late = _call(api, "2026-03-02 10:05:30")
+    assert late.status_code == 429 and late["Retry-After"] == "90"  # until 10:02:00 leaves
+
+
+def test_the_month_is_counted_and_a_benchmark_clock_shortens_it(api, settings):
+    settings.SANDBOX_FATTURE_MONTHLY_LIMIT, settings.SANDBOX_FATTURE_MONTH_SECONDS = 2, 600
+    assert _call(api, "2026-03-02 10:01:00")["RateLimit-MonthlyRemaining"] == "1"
+    assert _call(api, "2026-03-02 10:02:00").status_code == 200
+    refused = _call(api, "2026-03-02 10:03:00")
+    assert refused.status_code == 403 and refused["Retry-After"] == "420"  # the 600-s month ends at 10:10
+    assert _call(api, "2026-03-02 10:10:01").status_code == 200
+
+
+def test_the_calendar_month_answers_403_until_the_first(api, settings):
+    settings.SANDBOX_FATTURE_MONTHLY_LIMIT = 1
+    assert _call(api, "2026-03-31 23:00:00").status_code == 200
+    refused = _call(api, "2026-03-31 23:00:00")
+    assert refused.status_code == 403 and refused["Retry-After"] == "3600"
+    assert _call(api, "2026-04-01 00:00:01").status_code == 200
 
 
 def test_hourly_quota_answers_403_with_retry_after(api, settings):
