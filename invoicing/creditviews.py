@@ -13,7 +13,7 @@ from accounts.access import get_for_tenant_or_404, tenant_required
 from accounts.choices import Role
 from marketplaces.models import Order
 
-from . import creditrequests, einvoicing
+from . import creditrequests, einvoicefix
 from .creditmodels import CreditNote
 from .forms import CreditAnswerForm, CreditNoteForm
 from .models import Invoice
@@ -106,7 +106,7 @@ def credit_note_einvoice_resend(request, public_id):
     """Send again a credit note SdI refused, after the seller corrected it in the package."""
     _owner_only(request)
     note = get_for_tenant_or_404(request, CreditNote.objects.select_related("invoice__order"), public_id=public_id)
-    if einvoicing.credit_note_resend(credit_note=note):
+    if einvoicefix.credit_note_resend(credit_note=note):
         transaction.on_commit(lambda: send_einvoice.delay(0, credit_note_id=note.id))
         messages.success(request, _("The credit note is sent to SdI again."))
     else:

@@ -10,10 +10,10 @@ Sending exactly once (the same argument as issuing.py, for the send call):
 3. SdI answers a second copy of a delivered invoice with 00404 "duplicate": after our own retried
    send that refusal means the first copy arrived, so the invoice counts as delivered.
 
-The formal check (``xml_verify``) runs once before each first send (and after a fix); the status
-is read by listing every in-flight document of a company at once, less and less often as a
-document ages (§8.4), so an e-invoice costs a send, at most one verify and a fraction of a
-status read. ``not_delivered`` to a buyer without a channel (XXXXXXX / 0000000) is delivered.
+The formal check (``xml_verify``) runs once before each first send (and after a fix); statuses
+are read by listing a company's in-flight documents at once, less often as they age (§8.4): a
+send, at most one verify and a fraction of a read each. ``not_delivered`` without a channel
+(XXXXXXX / 0000000) is delivered.
 """
 
 from __future__ import annotations
@@ -36,27 +36,25 @@ from brickinvoice.errors import ServiceError
 from .accounting import (
     AccountingBackend,
     BuyerCheck,
-    DraftLine,
     EInvoiceOutcome,
     EInvoiceStatus,
-    InvoiceDraft,
     backend_for_tenant,
 )
-from .customers import customer_data
 from .models import CreditNote, Invoice
 from .plan import PlanError
-from .taxcontext import buyer_for
 
 logger = logging.getLogger("invoicing.einvoicing")
 
 EI = Invoice.EInvoice
-# SdI answers in minutes to days (five at most) and a refusal leaves five days to fix it, so the
-# first look after two hours loses nothing; one read lists all of a seller's in-flight documents
-# and counts for every one due within the first interval (bench/einvoice_cost.py).
+SEND_LEASE = timedelta(minutes=10)
+SEND_BACKOFF = [60, 300, 900, 3600, 6 * 3600]
 
 
 def check_after(checks: int) -> timedelta:
-    """How long after its ``checks``-th read an in-flight document is read again."""
+    """How long after its ``checks``-th read an in-flight document is read again. SdI answers in
+    minutes to days (five at most) and a refusal leaves five days to fix it, so the first look
+    after two hours loses nothing; one read lists all of a seller's in-flight documents and counts
+    for every one due within the first interval, ``coalesce()`` (bench/einvoice_cost.py)."""
     steps = settings.EINVOICE_CHECK_AFTER_SECONDS
     return timedelta(seconds=steps[min(checks, len(steps) - 1)])
 
@@ -65,8 +63,6 @@ def coalesce() -> timedelta:
     return check_after(0)
 
 
-SEND_LEASE = timedelta(minutes=10)
-SEND_BACKOFF = [60, 300, 900, 3600, 6 * 3600]
 # A discarded e-invoice must be corrected and sent again within five days (docs/providers/fatture-in-cloud.md §8.4).
 RESEND_WINDOW = timedelta(days=5)
 ITALIAN_CONSUMER = "italian_consumer"
@@ -339,65 +335,3 @@ def buyer_entity(entity: dict, buyer: object | None) -> dict:
 
 
 # --- fixing and sending again -------------------------------------------------------------------
-
-
-def _draft_from_issued(invoice: Invoice, backend: AccountingBackend) -> InvoiceDraft:
-    """The invoice as it was issued (its stored lines and notes: nothing is re-decided), with the
-    buyer's data as the seller has now corrected it."""
-    order = invoice.order
-    paid = order.paid_at or order.ordered_at
-    seller = settings_for(invoice.tenant)
-    lines = tuple(
-        DraftLine(
-            product_id=line.product_id,
-            name=line.product_name,
-            description=line.description,
-            gross_price=line.gross,
-            vat_id=line.vat_id,
-        )
-        for line in invoice.lines.all()
-    )
-    assert invoice.sent_client_id is not None and invoice.invoice_date is not None and invoice.total is not None
-    return InvoiceDraft(
-        client_id=invoice.sent_client_id,
-        entity=buyer_entity(customer_data(order), buyer_for(order)),
-        date=invoice.invoice_date,
-        currency="EUR",
-        visible_subject=backend.invoice_subject or invoice.marker,
-        marker=invoice.marker,
-        lines=lines,
-        total=invoice.total - invoice.stamp_duty if seller.stamp_duty_recharged else invoice.total,
-        paid_date=timezone.localtime(paid).date(),
-        notes=invoice.notes,
-        stamp_duty=invoice.stamp_duty,
-        numeration=invoice.series,
-        electronic=True,
-        payment_method=backend.payment_code(order.payment_method, seller.payment_method_codes),
-    )
-
-
-def einvoice_resend(*, invoice: Invoice) -> bool:
-    """The seller corrected what SdI refused (the buyer's data): the e-invoice is rewritten with it
-    (docs/providers/fatture-in-cloud.md §8.4: only a discarded or unsent document may change; a delivered
-    one is corrected by a credit note) and goes back to be verified and sent. False when it is not waiting for a fix."""
-    if invoice.ei_state not in (EI.REJECTED, EI.INVALID) or invoice.fatture_id is None:
-        return False
-    backend = backend_for_tenant(invoice.tenant)
-    if backend.check_einvoice_buyer(buyer_entity(customer_data(invoice.order), buyer_for(invoice.order))).problems:
-        raise PlanError("einvoice_buyer_incomplete")
-    backend.update_invoice(invoice.fatture_id, _draft_from_issued(invoice, backend))
-    return bool(
-        Invoice.objects.filter(id=invoice.id, ei_state__in=[EI.REJECTED, EI.INVALID]).update(
-            ei_state=EI.TO_SEND, ei_next_at=None, ei_code="", ei_message="", ei_hint=""
-        )
-    )
-
-
-def credit_note_resend(*, credit_note: CreditNote) -> bool:
-    """A credit note SdI refused goes back to be verified and sent, once the seller corrected it in
-    the package (its buyer data is its invoice's, corrected on the invoice's e-invoice first)."""
-    return bool(
-        CreditNote.objects.filter(id=credit_note.id, ei_state__in=[EI.REJECTED, EI.INVALID]).update(
-            ei_state=EI.TO_SEND, ei_next_at=None, ei_code="", ei_message="", ei_hint=""
-        )
-    )

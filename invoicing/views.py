@@ -21,7 +21,7 @@ from brickinvoice.errors import ErrorBox, ServiceError
 from marketplaces.models import Order
 
 from . import buyers as buyer_svc
-from . import creditselectors, decisions, dryrun, einvoicing, queueing, selectors, syncruns
+from . import creditselectors, decisions, dryrun, einvoicefix, einvoicing, queueing, selectors, syncruns
 from .accounting import account_of
 from .customers import customer_code
 from .forms import BuyerForm, DecisionForm, SyncConfirmForm
@@ -249,7 +249,7 @@ def einvoice_resend(request, public_id):
         raise PermissionDenied(_("Only the account owner can change this."))
     invoice = get_for_tenant_or_404(request, Invoice.objects.select_related("order", "tenant"), public_id=public_id)
     try:
-        sent_again = einvoicing.einvoice_resend(invoice=invoice)
+        sent_again = einvoicefix.einvoice_resend(invoice=invoice)
     except (ServiceError, PlanError) as exc:
         messages.error(request, ErrorBox.from_exception(exc).message)
     else:

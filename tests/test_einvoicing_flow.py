@@ -19,7 +19,7 @@ from accounts.models import SellerSettings
 from fatture import oauth
 from fatture.catalogue import catalogue
 from fatture.models import ProductMapping
-from invoicing import einvoicing, issuing, register
+from invoicing import einvoicefix, einvoicing, issuing, register
 from invoicing.models import Buyer, DailyReceipt, Invoice, RegisterEntry
 from sandbox import fatture_sdi
 from sandbox.demo import DEMO_COMPANY_ID, SELLER_EMAIL, demo_fatture_load
@@ -183,7 +183,7 @@ def test_a_refusal_reaches_the_seller_with_the_fix_and_fix_and_resend_works(sell
     assert row.ei_message and row.ei_hint and einvoicing.resend_window_ends(row) > timezone.now()
     assert any(owner.email in m.to for m in mail.outbox)
     Buyer.objects.filter(code="BL-wrong-piva").update(vat_number=VALID_PIVA)
-    assert einvoicing.einvoice_resend(invoice=row)
+    assert einvoicefix.einvoice_resend(invoice=row)
     assert einvoicing.einvoice_send(invoice_id=row.id) == EI.IN_FLIGHT
     settle()
     track()
