@@ -273,14 +273,22 @@ def _suggestion_shown(slot: str, suggestions: dict[str, Suggestion], mappings, m
     return None if slot in mappings and mappings[slot].product_id == suggestion.product.id else suggestion
 
 
-@owner_required
-@require_POST
-def vat_type_create(request):
-    """Create, in the seller's Fatture company, a 0 % VAT type the invoices need (vat_needs.py)."""
+def _usable_connection(request) -> FattureConnection | None:
+    """The tenant's connection when it can be used now; else None, with the reason as a message."""
     connection = connection_svc.connection_for(tenant=request.tenant)
     problem = connection_svc.connection_issue(connection=connection)
     if problem or connection is None:
         messages.error(request, (problem or ErrorBox.of("fatture_not_connected")).message)
+        return None
+    return connection
+
+
+@owner_required
+@require_POST
+def vat_type_create(request):
+    """Create, in the seller's Fatture company, a 0 % VAT type the invoices need (vat_needs.py)."""
+    connection = _usable_connection(request)
+    if connection is None:
         return redirect("fatture:mapping")
     natura = request.POST.get("natura", "")
     try:
@@ -302,10 +310,8 @@ def vat_type_create(request):
 @require_POST
 def product_create(request):
     """Create, in the seller's Fatture company, the product a slot lacks (fatture/products.py)."""
-    connection = connection_svc.connection_for(tenant=request.tenant)
-    problem = connection_svc.connection_issue(connection=connection)
-    if problem or connection is None:
-        messages.error(request, (problem or ErrorBox.of("fatture_not_connected")).message)
+    connection = _usable_connection(request)
+    if connection is None:
         return redirect("fatture:mapping")
     slot = request.POST.get("slot", "")
     try:
