@@ -1,5 +1,5 @@
 """Fatture in Cloud's steps of the set-up checklist (invoicing/setup.py), from the database only:
-the login e-mail pre-registered (design §4 step 2), the connection, the company, and a mapping of
+the login e-mail pre-registered (docs/architecture.md §4.2), the connection, the company, and a mapping of
 every required slot to a product whose VAT fits (from the snapshots kept with each mapping)."""
 
 from __future__ import annotations

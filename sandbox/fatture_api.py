@@ -128,7 +128,7 @@ def _product_create(request, company_id):
     return json_answer({"data": {"id": row.pk, **row.data}})
 
 
-# The fields of its VAT type a product carries (reference §4).
+# The fields of its VAT type a product carries (docs/providers/fatture-in-cloud.md §4).
 VAT_FIELDS_ON_PRODUCTS = ("value", "description", "notes", "is_disabled")
 
 
