@@ -341,6 +341,10 @@ HTTP_TIMEOUT = (env.float("HTTP_CONNECT_TIMEOUT", default=5.0), env.float("HTTP_
 FATTURE_HOURLY_BUDGET = env.int("FATTURE_HOURLY_BUDGET", default=950)  # of 1,000 per hour
 FATTURE_SHORT_BUDGET = env.int("FATTURE_SHORT_BUDGET", default=150)  # per bucket; Fatture: 300 / 5 min rolling
 FATTURE_SHORT_WINDOW_SECONDS = env.int("FATTURE_SHORT_WINDOW_SECONDS", default=300)
+# The local index of a company's Fatture clients (invoicing/clientindex.py): rebuilt when older than
+# this, so clients made by hand meanwhile are seen; a longer list is not indexed (one call per 100).
+CLIENT_INDEX_MAX_AGE_DAYS = env.int("CLIENT_INDEX_MAX_AGE_DAYS", default=30)
+CLIENT_INDEX_MAX_CLIENTS = env.int("CLIENT_INDEX_MAX_CLIENTS", default=20000)
 BRICKLINK_DAILY_CALL_BUDGET = env.int("BRICKLINK_DAILY_CALL_BUDGET", default=4500)
 # Seconds between two BrickOwl calls of one store (BrickOwl allows 600 a minute).
 BRICKOWL_MIN_CALL_INTERVAL = env.float("BRICKOWL_MIN_CALL_INTERVAL", default=0.1)
