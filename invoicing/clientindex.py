@@ -80,9 +80,7 @@ def index_build(*, backend: AccountingBackend, tenant: Tenant) -> ClientIndex:
     now = timezone.now()
     CustomerLink.objects.bulk_create(
         [
-            CustomerLink(
-                tenant=tenant, company_id=backend.company_id, code=code, fatture_client_id=cid, data_hash=""
-            )
+            CustomerLink(tenant=tenant, company_id=backend.company_id, code=code, fatture_client_id=cid, data_hash="")
             for code, cid in codes.items()
         ],
         ignore_conflicts=True,

@@ -1,8 +1,9 @@
 """A small in-test Fatture in Cloud for invoicing tests, faked at the HTTP boundary with `responses`.
 
 It keeps the clients (listed whole, page by page, or searched by code or name) and issued
-documents (invoices and credit notes, each type its own numbering series) it was sent, answers the look-ups invoicing makes (by type), and can be told to fail the
-next document POST in several ways (before or after creating it).
+documents (invoices and credit notes, each type its own numbering series) it was sent, answers
+the look-ups invoicing makes (by type), and can be told to fail the next document POST in several
+ways (before or after creating it).
 """
 
 import json
