@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import F, Func, JSONField, Value
 from django.db.models.fields import CharField
 from django.utils import timezone
@@ -45,30 +46,28 @@ from .models import ClientIndex, CustomerLink
 CREATING = 0
 
 
-def _fresh(index: ClientIndex | None) -> bool:
-    age = dt.timedelta(days=settings.CLIENT_INDEX_MAX_AGE_DAYS)
-    return index is not None and index.built_at > timezone.now() - age
+def _fresh(index: ClientIndex) -> bool:
+    return index.built_at > timezone.now() - dt.timedelta(days=settings.CLIENT_INDEX_MAX_AGE_DAYS)
 
 
 def _read(tenant: Tenant, company_id: int) -> ClientIndex | None:
     return ClientIndex.objects.filter(tenant=tenant, company_id=company_id).first()
 
 
-def index_ready(*, backend: AccountingBackend, tenant: Tenant) -> ClientIndex:
-    """The company's client index, built (or rebuilt when stale) first, once across workers."""
+def index_ready(*, backend: AccountingBackend, tenant: Tenant) -> tuple[ClientIndex, bool]:
+    """The company's client index, built (or rebuilt when stale) first, once across workers; and
+    whether it was (re)built just now (then CustomerLink may hold codes it did not before)."""
     index = _read(tenant, backend.company_id)
-    if _fresh(index):
-        assert index is not None
-        return index
+    if index is not None and _fresh(index):
+        return index, False
     key = f"fatture-client-index-lock:{tenant.pk}:{backend.company_id}"
     busy = gettext("Another invoice is reading the list of clients from the accounting package.")
     with cache_lock(key, wait=120.0, hold=600, busy=busy) as waited:
         if waited:
             index = _read(tenant, backend.company_id)
-            if _fresh(index):
-                assert index is not None
-                return index
-        return index_build(backend=backend, tenant=tenant)
+            if index is not None and _fresh(index):
+                return index, True
+        return index_build(backend=backend, tenant=tenant), True
 
 
 def index_build(*, backend: AccountingBackend, tenant: Tenant) -> ClientIndex:
@@ -105,6 +104,19 @@ def _collect(clients: Iterator[tuple[int, str, str]], codes: dict[str, int], nam
         elif name:
             names.setdefault(name, cid)
     return True
+
+
+def creating_claim(*, tenant: Tenant, company_id: int, code: str) -> bool:
+    """Record, before a create without a look-up, that a client for ``code`` is being created (the
+    placeholder link, client id CREATING): True when this worker inserted it. One statement; a
+    retry after a lost answer finds the placeholder and searches instead of creating again."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO invoicing_customerlink (tenant_id, company_id, code, fatture_client_id, data_hash,"
+            " updated_at) VALUES (%s, %s, %s, %s, '', now()) ON CONFLICT DO NOTHING RETURNING id",
+            [tenant.pk, company_id, code, CREATING],
+        )
+        return cursor.fetchone() is not None
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from brickinvoice.locks import cache_lock
 from marketplaces.models import Order
 
 from .accounting import AccountingBackend
-from .clientindex import CREATING, codeless_claim, index_ready
+from .clientindex import codeless_claim, creating_claim, index_ready
 from .models import ClientIndex, CustomerLink
 
 CODE_PREFIX = {"bricklink": "BL", "brickowl": "BO"}
@@ -55,8 +55,8 @@ def customer_sync(*, backend: AccountingBackend, tenant: Tenant, order: Order) -
     link = lookup.first()
     index = None
     if link is None:  # built (once per company and age) outside the buyer's lock: it may take a while
-        index = index_ready(backend=backend, tenant=tenant)
-        link = lookup.first()
+        index, built = index_ready(backend=backend, tenant=tenant)
+        link = lookup.first() if built else None
     if link and link.data_hash == digest:
         return link.fatture_client_id
     # Two orders of one new buyer invoiced at the same time must not create the client twice: one
@@ -86,12 +86,7 @@ def _sync_unknown(*, backend: AccountingBackend, tenant: Tenant, data: dict, ind
     with codeless_claim(index, data["name"]) as adopted:
         if adopted is not None:
             return backend.sync_customer(data, known_client_id=adopted)
-    _, claimed = CustomerLink.objects.get_or_create(
-        tenant=tenant,
-        company_id=backend.company_id,
-        code=data["code"],
-        defaults={"fatture_client_id": CREATING, "data_hash": ""},
-    )
+    claimed = creating_claim(tenant=tenant, company_id=backend.company_id, code=data["code"])
     return backend.sync_customer(data, known_client_id=None, known_absent=claimed)
 
 

@@ -409,7 +409,7 @@ def test_two_workers_meeting_new_buyers_at_once_list_the_clients_once(seller, fa
 
     def worker():
         try:
-            built.append(index_ready(backend=backend_for_tenant(seller), tenant=seller).pk)
+            built.append(index_ready(backend=backend_for_tenant(seller), tenant=seller)[0].pk)
         finally:
             thread_connection.close()
 
