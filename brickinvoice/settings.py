@@ -354,6 +354,10 @@ FATTURE_SHORT_WINDOW_SECONDS = env.int("FATTURE_SHORT_WINDOW_SECONDS", default=3
 # Fatture's monthly limit per company and app, and the share of it left for the seller's other apps.
 FATTURE_MONTHLY_BUDGET = env.int("FATTURE_MONTHLY_BUDGET", default=40000)
 FATTURE_QUOTA_RESERVE_PERCENT = env.float("FATTURE_QUOTA_RESERVE_PERCENT", default=10.0)
+# The local index of a company's Fatture clients (invoicing/clientindex.py): rebuilt when older than
+# this, so clients made by hand meanwhile are seen; a longer list is not indexed (one call per 100).
+CLIENT_INDEX_MAX_AGE_DAYS = env.int("CLIENT_INDEX_MAX_AGE_DAYS", default=30)
+CLIENT_INDEX_MAX_CLIENTS = env.int("CLIENT_INDEX_MAX_CLIENTS", default=20000)
 BRICKLINK_DAILY_CALL_BUDGET = env.int("BRICKLINK_DAILY_CALL_BUDGET", default=4500)
 # Seconds between two BrickOwl calls of one store (BrickOwl allows 600 a minute).
 BRICKOWL_MIN_CALL_INTERVAL = env.float("BRICKOWL_MIN_CALL_INTERVAL", default=0.1)

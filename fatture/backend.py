@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -190,8 +191,11 @@ class FattureBackend:
                 return vat.id
         return None
 
-    def sync_customer(self, data: dict, *, known_client_id: int | None) -> int:
-        return documents.client_sync(self.client, data, known_client_id=known_client_id)
+    def sync_customer(self, data: dict, *, known_client_id: int | None, known_absent: bool = False) -> int:
+        return documents.client_sync(self.client, data, known_client_id=known_client_id, known_absent=known_absent)
+
+    def list_clients(self) -> Iterator[tuple[int, str, str]]:
+        return documents.client_list(self.client)
 
     def create_invoice(self, draft: InvoiceDraft) -> Document:
         return documents.invoice_create(self.client, draft)

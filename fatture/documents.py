@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 
@@ -98,10 +99,21 @@ def client_update(api: FattureClient, client_id: int, data: JSON) -> bool:
     return True
 
 
-def client_sync(api: FattureClient, data: JSON, *, known_client_id: int | None) -> int:
-    """The client id for ``data``: update the known client, else find it, else create it."""
+def client_list(api: FattureClient) -> Iterator[tuple[int, str, str]]:
+    """Every client of the company as (id, code, name): 100 per page, only the three fields, in id
+    order so a client added while paging cannot shift one off a page (§3, §6)."""
+    params = {"fields": "id,code,name", "sort": "id"}
+    for client in api.iter_pages(api.company_path("entities/clients"), params):
+        yield int(client["id"]), str(client.get("code") or ""), str(client.get("name") or "")
+
+
+def client_sync(api: FattureClient, data: JSON, *, known_client_id: int | None, known_absent: bool = False) -> int:
+    """The client id for ``data``: update the known client, else find it, else create it.
+    ``known_absent`` (the caller's client index says no client has the code): create at once."""
     if known_client_id and client_update(api, known_client_id, data):
         return known_client_id
+    if known_absent and not known_client_id:
+        return client_create(api, data)
     found = client_find(api, code=data["code"], name=data["name"])
     if found:
         if known_client_id is None:

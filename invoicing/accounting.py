@@ -12,6 +12,7 @@ permanent) on failure.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -255,10 +256,15 @@ class AccountingBackend(Protocol):
         """The mapped product of each slot, from stored data (no API call). A slot whose product
         cannot be used on an invoice (no VAT type) is left out, so the plan reports it unmapped."""
 
-    def sync_customer(self, data: dict[str, Any], *, known_client_id: int | None) -> int:
+    def sync_customer(self, data: dict[str, Any], *, known_client_id: int | None, known_absent: bool = False) -> int:
         """Create or update the customer described by ``data`` (``code`` = stable marketplace key,
         ``name``, address and tax fields) and return its id. ``known_client_id`` is the id
-        remembered from a previous order, updated in place when it still exists."""
+        remembered from a previous order, updated in place when it still exists. ``known_absent``:
+        the caller's client index proves no client has this code (nor is a codeless one to adopt),
+        so it is created without a look-up."""
+
+    def list_clients(self) -> Iterator[tuple[int, str, str]]:
+        """Every client of the company as (id, code, name), page by page (``code`` "" when none)."""
 
     def create_invoice(self, draft: InvoiceDraft) -> Document:
         """Create one invoice. Not idempotent on the provider's side: callers look first with

@@ -31,7 +31,7 @@ def credit_note_client_id(invoice: Invoice, backend: AccountingBackend) -> int:
     link = CustomerLink.objects.filter(
         tenant_id=invoice.tenant_id, company_id=backend.company_id, code=customer_code(order)
     ).first()
-    if link is not None:
+    if link is not None and link.fatture_client_id:  # 0: a create not confirmed yet (clientindex.py)
         return int(link.fatture_client_id)
     return customer_sync(backend=backend, tenant=invoice.tenant, order=order)
 

@@ -1,6 +1,7 @@
 """The buyer as a customer of the accounting package: the stable code we key it on (the
 marketplace username), the data we want on record, and the local map code → client id that lets
-a returning, unchanged buyer cost no API call (docs/architecture.md §9)."""
+a returning, unchanged buyer cost no API call and, with the company's client index
+(clientindex.py), a new one no look-up (docs/architecture.md §9)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from brickinvoice.locks import cache_lock
 from marketplaces.models import Order
 
 from .accounting import AccountingBackend
-from .models import CustomerLink
+from .clientindex import codeless_claim, creating_claim, index_ready
+from .models import ClientIndex, CustomerLink
 
 CODE_PREFIX = {"bricklink": "BL", "brickowl": "BO"}
 
@@ -45,11 +47,16 @@ def _hash(data: dict) -> str:
 
 
 def customer_sync(*, backend: AccountingBackend, tenant: Tenant, order: Order) -> int:
-    """The package's client id for this buyer: no call when known and unchanged, one when changed."""
+    """The package's client id for this buyer: no call when known and unchanged, one when changed
+    or new (the company's client index proves a new code absent: invoicing/clientindex.py)."""
     data = customer_data(order)
     digest = _hash(data)
     lookup = CustomerLink.objects.filter(tenant=tenant, company_id=backend.company_id, code=data["code"])
     link = lookup.first()
+    index = None
+    if link is None:  # built (once per company and age) outside the buyer's lock: it may take a while
+        index, built = index_ready(backend=backend, tenant=tenant)
+        link = lookup.first() if built else None
     if link and link.data_hash == digest:
         return link.fatture_client_id
     # Two orders of one new buyer invoiced at the same time must not create the client twice: one
@@ -62,21 +69,40 @@ def customer_sync(*, backend: AccountingBackend, tenant: Tenant, order: Order) -
             link = lookup.first()
             if link and link.data_hash == digest:
                 return link.fatture_client_id
-        client_id = backend.sync_customer(data, known_client_id=link.fatture_client_id if link else None)
-        # One upsert statement (INSERT … ON CONFLICT DO UPDATE), safe against a concurrent worker.
-        CustomerLink.objects.bulk_create(
-            [
-                CustomerLink(
-                    tenant=tenant,
-                    company_id=backend.company_id,
-                    code=data["code"],
-                    fatture_client_id=client_id,
-                    data_hash=digest,
-                    updated_at=timezone.now(),
-                )
-            ],
-            update_conflicts=True,
-            unique_fields=["tenant", "company_id", "code"],
-            update_fields=["fatture_client_id", "data_hash", "updated_at"],
-        )
+        if link is None and index is not None and index.complete:
+            client_id = _sync_unknown(backend=backend, tenant=tenant, data=data, index=index)
+        else:
+            # A placeholder (CREATING) is a create whose answer may have been lost: search first.
+            known = (link.fatture_client_id or None) if link else None
+            client_id = backend.sync_customer(data, known_client_id=known)
+        _remember(backend=backend, tenant=tenant, code=data["code"], client_id=client_id, digest=digest)
     return client_id
+
+
+def _sync_unknown(*, backend: AccountingBackend, tenant: Tenant, data: dict, index: ClientIndex) -> int:
+    """A code the index says the package does not have: adopt the hand-made same-name client
+    without a code, else create, with a placeholder link committed first so that a retry after a
+    lost answer searches instead of creating again (and a worker that lost the race does too)."""
+    with codeless_claim(index, data["name"]) as adopted:
+        if adopted is not None:
+            return backend.sync_customer(data, known_client_id=adopted)
+    claimed = creating_claim(tenant=tenant, company_id=backend.company_id, code=data["code"])
+    return backend.sync_customer(data, known_client_id=None, known_absent=claimed)
+
+
+def _remember(*, backend: AccountingBackend, tenant: Tenant, code: str, client_id: int, digest: str) -> None:
+    """One upsert statement (INSERT … ON CONFLICT DO UPDATE), safe against a concurrent worker."""
+    link = CustomerLink(
+        tenant=tenant,
+        company_id=backend.company_id,
+        code=code,
+        fatture_client_id=client_id,
+        data_hash=digest,
+        updated_at=timezone.now(),
+    )
+    CustomerLink.objects.bulk_create(
+        [link],
+        update_conflicts=True,
+        unique_fields=["tenant", "company_id", "code"],
+        update_fields=["fatture_client_id", "data_hash", "updated_at"],
+    )

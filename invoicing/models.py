@@ -153,6 +153,25 @@ class CustomerLink(models.Model):
         return f"{self.code} → {self.fatture_client_id}"
 
 
+class ClientIndex(models.Model):
+    """That the company's Fatture clients were listed into CustomerLink (invoicing/clientindex.py):
+    a code without a link is then known to be absent, and a new buyer costs no search call."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="client_indexes")
+    company_id = models.BigIntegerField()
+    built_at = models.DateTimeField()
+    # False when the list was cut at CLIENT_INDEX_MAX_CLIENTS: then it proves no absence.
+    complete = models.BooleanField(default=True)
+    # Clients made by hand in Fatture (no code): name → id, until one is adopted by a buyer.
+    codeless_names = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "company_id"], name="uniq_client_index")]
+
+    def __str__(self):
+        return f"clients of {self.company_id} ({self.built_at:%Y-%m-%d})"
+
+
 class SyncRun(models.Model):
     """One sync of a tenant: import every store, then queue the invoices. Shown live on the dashboard."""
 

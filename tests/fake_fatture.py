@@ -1,8 +1,9 @@
 """A small in-test Fatture in Cloud for invoicing tests, faked at the HTTP boundary with `responses`.
 
-It keeps the clients and issued documents (invoices and credit notes, each type its own numbering
-series) it was sent, answers the look-ups invoicing makes (by type), and can be told to fail the
-next document POST in several ways (before or after creating it).
+It keeps the clients (listed whole, page by page, or searched by code or name) and issued
+documents (invoices and credit notes, each type its own numbering series) it was sent, answers
+the look-ups invoicing makes (by type), and can be told to fail the next document POST in several
+ways (before or after creating it).
 """
 
 import json
@@ -35,12 +36,24 @@ class FakeFatture:
         return status, {"Content-Type": "application/json"}, json.dumps(body)
 
     def list_clients(self, request):
-        q = parse_qs(urlsplit(request.url).query)["q"][0]
+        params = parse_qs(urlsplit(request.url).query)
+        if "q" not in params:
+            return self._json(self.client_page(params))
+        q = params["q"][0]
         # Only the two shapes we send: code = '…' or name = '…'
         code = q.split(" or name = ")[0].removeprefix("code = ")[1:-1].replace("''", "'")
         name = q.split(" or name = ")[1][1:-1].replace("''", "'")
         found = [c for c in self.clients if c["code"] == code or c["name"] == name]
         return self._json({"current_page": 1, "last_page": 1, "data": found})
+
+    def client_page(self, params):
+        """The whole list, in id order, one page of ``per_page`` (spec default 5), only ``fields``."""
+        per_page, page = int(params.get("per_page", ["5"])[0]), int(params.get("page", ["1"])[0])
+        fields = params.get("fields", [""])[0].split(",")
+        ordered = sorted(self.clients, key=lambda c: c["id"])
+        rows = ordered[(page - 1) * per_page : page * per_page]
+        data = [{k: v for k, v in c.items() if k in fields or fields == [""]} for c in rows]
+        return {"current_page": page, "last_page": max(1, -(-len(ordered) // per_page)), "data": data}
 
     def create_client(self, request):
         data = json.loads(request.body)["data"]

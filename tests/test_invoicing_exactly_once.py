@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from fatture.models import FattureConnection
 from invoicing import customers, issuing, queueing
-from invoicing.models import CustomerLink, Invoice
+from invoicing.models import ClientIndex, CustomerLink, Invoice
 from invoicing.tasks import dispatch_invoices
 from tests.factories_invoicing import connected_seller, fic, make_order
 
@@ -62,12 +62,17 @@ def test_invoice_payload_has_gross_lines_marker_subject_and_paid_payment(seller,
     assert invoice.total == D("26.50") == order.amount_paid_to_seller
 
 
-def test_new_customer_costs_three_calls_and_returning_one(seller, fake):
+def test_new_buyers_cost_two_calls_after_the_index_and_returning_one(seller, fake):
     first, _ = queue_and_run(make_order(seller, username="repeat"))
-    assert first.api_calls == 3  # look-up, create client, create invoice
+    assert first.api_calls == 3  # the company's client list (one page), create client, create invoice
+    other, _ = queue_and_run(make_order(seller, username="another"))
+    assert other.api_calls == 2  # the index proves the code absent: create client, create invoice
     second, _ = queue_and_run(make_order(seller, username="repeat"))
     assert second.api_calls == 1  # nothing changed: the invoice only
-    assert len(fake.clients) == 1 and CustomerLink.objects.count() == 1
+    assert len(fake.clients) == 2 and CustomerLink.objects.count() == 2
+    assert [c.request.url for c in fake.calls("GET")] == [
+        fic("entities/clients") + "?fields=id%2Ccode%2Cname&sort=id&per_page=100&page=1"
+    ]
 
 
 def test_changed_customer_is_updated_with_one_call(seller, fake):
@@ -83,10 +88,13 @@ def test_same_name_different_usernames_are_two_customers(seller, fake):
     assert sorted(c["code"] for c in fake.clients) == ["BL-luca1", "BL-luca2"]
 
 
-def test_apostrophe_in_name_is_escaped_in_the_filter(seller, fake):
+def test_apostrophe_in_name_is_escaped_in_the_filter_of_the_fallback_search(seller, fake):
     queue_and_run(make_order(seller, username="obrien", ship_name="Seán O'Brien"))
-    q = parse_qs(urlsplit(fake.calls("GET")[0].request.url).query)["q"][0]
-    assert q == "code = 'BL-obrien' or name = 'Seán O''Brien'"
+    fake.clients.clear()  # deleted in Fatture: the update answers 404, and the search runs as before
+    moved, _ = queue_and_run(make_order(seller, username="obrien", ship_name="Seán O'Brien", ship_city="Cork"))
+    assert moved.state == S.ISSUED and moved.api_calls == 4  # update (404), search, create client, invoice
+    searches = [parse_qs(urlsplit(c.request.url).query).get("q") for c in fake.calls("GET")]
+    assert searches == [None, ["code = 'BL-obrien' or name = 'Seán O''Brien'"]]
     assert fake.clients[0]["name"] == "Seán O'Brien"
 
 
@@ -95,6 +103,53 @@ def test_hand_made_client_with_same_name_and_no_code_is_adopted(seller, fake):
     invoice, _ = queue_and_run(make_order(seller, username="adopted"))
     assert invoice.state == S.ISSUED and len(fake.clients) == 1
     assert fake.clients[0]["code"] == "BL-adopted"
+    assert invoice.api_calls == 3  # the client list, update the adopted client, create invoice; no search
+    assert ClientIndex.objects.get().codeless_names == {}  # adopted once, never again
+
+
+def test_a_second_buyer_with_the_hand_made_clients_name_gets_a_client_of_its_own(seller, fake):
+    fake.clients.append({"id": 77, "code": "", "name": "Luca Bianchi"})
+    queue_and_run(make_order(seller, username="luca1"))
+    second, _ = queue_and_run(make_order(seller, username="luca2"))
+    assert second.api_calls == 2  # create client, create invoice
+    assert sorted((c["id"], c["code"]) for c in fake.clients) == [(77, "BL-luca1"), (501, "BL-luca2")]
+
+
+def test_a_company_with_250_clients_is_listed_in_three_pages_once(seller, fake):
+    fake.clients.extend({"id": 1 + i, "code": f"OTHER-{i}", "name": f"Cliente {i}"} for i in range(249))
+    fake.clients.append({"id": 400, "code": "BL-luca", "name": "Luca Bianchi"})  # ours, from an old install
+    pages = lambda: [c for c in fake.calls("GET") if "q=" not in c.request.url]  # noqa: E731
+    first, _ = queue_and_run(make_order(seller, username="brand-new"))
+    assert first.api_calls == 5 and len(pages()) == 3  # three pages, create client, create invoice
+    known, _ = queue_and_run(make_order(seller, username="luca"))
+    assert known.api_calls == 2 and known.sent_client_id == 400  # data unknown: one update, then the invoice
+    again, _ = queue_and_run(make_order(seller, username="another-new"))
+    assert again.api_calls == 2 and len(pages()) == 3
+    assert len(fake.clients) == 252 and not [c for c in fake.calls("GET") if "q=" in c.request.url]
+
+
+def test_a_stale_index_is_listed_again_and_sees_clients_made_meanwhile(seller, fake, settings):
+    queue_and_run(make_order(seller, username="first"))
+    fake.clients.append({"id": 90, "code": "", "name": "Luca Bianchi"})  # made by hand afterwards
+    ClientIndex.objects.update(built_at=timezone.now() - timedelta(days=settings.CLIENT_INDEX_MAX_AGE_DAYS + 1))
+    invoice, _ = queue_and_run(make_order(seller, username="later"))
+    assert invoice.api_calls == 3 and invoice.sent_client_id == 90  # listed again, adopted, invoiced
+    assert len(fake.clients) == 2
+
+
+def test_a_client_create_whose_answer_is_lost_is_searched_not_created_again(seller, fake):
+    def created_but_lost(request):
+        fake.create_client(request)
+        raise requests.exceptions.ReadTimeout("read timed out")
+
+    fake.rsps.remove(responses.POST, fic("entities/clients"))
+    fake.rsps.add_callback(responses.POST, fic("entities/clients"), callback=created_but_lost)
+    invoice, outcome = queue_and_run(make_order(seller, username="unlucky"))
+    assert invoice.state != S.ISSUED and len(fake.clients) == 1 and outcome.retry_in
+    issuing.invoice_process(invoice_id=invoice.id)
+    invoice.refresh_from_db()
+    assert invoice.state == S.ISSUED and len(fake.clients) == 1
+    assert invoice.sent_client_id == fake.clients[0]["id"]
 
 
 def test_duplicated_task_creates_one_invoice(seller, fake):
@@ -333,6 +388,40 @@ def test_two_orders_of_one_new_buyer_at_once_create_one_client(seller, fake):
     holder.join()
     assert len(fake.clients) == 1
     assert client_id == fake.clients[0]["id"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_meeting_new_buyers_at_once_list_the_clients_once(seller, fake):
+    """Both find the index lock taken and wait; the first to get it lists, the second reads the
+    index it built. Without the re-read after waiting, the list would be paged twice."""
+    import threading
+
+    from django.core.cache import cache
+    from django.db import connection as thread_connection
+
+    from invoicing.accounting import backend_for_tenant
+    from invoicing.clientindex import index_ready
+
+    fake.clients.extend({"id": 1 + i, "code": f"OTHER-{i}", "name": f"Cliente {i}"} for i in range(150))
+    key = f"fatture-client-index-lock:{seller.pk}:{backend_for_tenant(seller).company_id}"
+    assert cache.add(key, "someone-else", timeout=30)
+    built = []
+
+    def worker():
+        try:
+            built.append(index_ready(backend=backend_for_tenant(seller), tenant=seller)[0].pk)
+        finally:
+            thread_connection.close()
+
+    workers = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in workers:
+        thread.start()
+    threading.Timer(0.3, cache.delete, args=(key,)).start()
+    for thread in workers:
+        thread.join()
+    assert len(built) == 2 and len(set(built)) == 1
+    assert len(fake.calls("GET")) == 2  # two pages of 100, once
+    assert CustomerLink.objects.filter(data_hash="").count() == 150
 
 
 def test_database_gone_mid_invoice_leaves_the_claim_to_the_lease_not_a_permanent_error(seller, fake):
