@@ -192,8 +192,9 @@ def test_seller_connects_everything_syncs_and_opens_invoices(page, sandboxed):
     assert int(page.inner_text("[data-testid=dry-run-count]")) > 10
     for total in page.inner_text("[data-testid=dry-run-total]").split(" · "):
         assert ITALIAN_MONEY.match(total) or re.match(r"^-?[\d.]+,\d{2}\u00a0[A-Z]{3}$", total), total
-    page.click("[data-testid=confirm-sync]")
-    page.wait_for_url(re.compile(r".*/home/$"))
+    # Celery runs eagerly here, so the confirmation issues every invoice inside the request.
+    page.click("[data-testid=confirm-sync]", timeout=120_000)
+    page.wait_for_url(re.compile(r".*/home/$"), timeout=120_000)
 
     page.click("[data-testid=sync-now]")
     page.wait_for_selector("[data-testid=sync-state]")
