@@ -3,6 +3,22 @@
 from django.db import migrations, models
 
 
+def disconnect_later_duplicates(apps, schema_editor):
+    """Before the rule holds, a store live in two tenants keeps its oldest connection; the later
+    ones are disconnected with the error that tells their owner why (their orders would otherwise
+    be invoiced twice). Nothing is deleted."""
+    store_model = apps.get_model("marketplaces", "StoreConnection")
+    seen = set()
+    live = store_model.objects.exclude(account_ref="").exclude(status="disconnected").order_by("created_at", "id")
+    for store in live.only("id", "marketplace", "account_ref"):
+        key = (store.marketplace, store.account_ref)
+        if key in seen:
+            store_model.objects.filter(id=store.id).update(
+                status="disconnected", last_error_code="store_connected_elsewhere"
+            )
+        seen.add(key)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -11,6 +27,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(disconnect_later_duplicates, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='storeconnection',
             constraint=models.UniqueConstraint(condition=models.Q(models.Q(('account_ref', ''), _negated=True), models.Q(('status', 'disconnected'), _negated=True)), fields=('marketplace', 'account_ref'), name='uniq_connected_store_account'),
