@@ -94,14 +94,15 @@ def simulate(minutes: int, every: float) -> dict:
     ):
         for tick in range(int(minutes * 60 / every)):
             now.return_value = START + timedelta(seconds=tick * every)
-            cpu, wall = time.process_time(), time.perf_counter()
-            with CaptureQueriesContext(connection) as queries:
+            cpu, wall, sql_ms = time.process_time(), time.perf_counter(), [0.0]
+            with CaptureQueriesContext(connection) as queries, connection.execute_wrapper(_timed(sql_ms)):
                 dispatched = tasks.dispatch_syncs()
             ticks.append(
                 {
                     "minute": int(tick * every // 60),
                     "wall_ms": (time.perf_counter() - wall) * 1000,
                     "cpu_ms": (time.process_time() - cpu) * 1000,
+                    "sql_ms": sql_ms[0],
                     "sql": len(queries),
                     "dispatched": dispatched,
                 }
@@ -109,12 +110,27 @@ def simulate(minutes: int, every: float) -> dict:
     return {"ticks": ticks, "messages": len(sent), "distinct_tenants": len(set(sent))}
 
 
+def _timed(total: list[float]):
+    """An execute wrapper adding each statement's round trip (PostgreSQL's time included) to total[0]."""
+
+    def wrapper(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            total[0] += (time.perf_counter() - started) * 1000
+
+    return wrapper
+
+
 def per_minute(ticks: list[dict]) -> dict:
     from bench._harness import percentile
 
     minutes: dict[int, dict] = {}
     for tick in ticks:
-        slot = minutes.setdefault(tick["minute"], {"wall_ms": 0.0, "cpu_ms": 0.0, "sql": 0, "dispatched": 0})
+        slot = minutes.setdefault(
+            tick["minute"], {"wall_ms": 0.0, "cpu_ms": 0.0, "sql_ms": 0.0, "sql": 0, "dispatched": 0}
+        )
         for key in slot:
             slot[key] += tick[key]
     wall = [m["wall_ms"] for m in minutes.values()]
@@ -126,6 +142,8 @@ def per_minute(ticks: list[dict]) -> dict:
         "ms_per_minute_p95": round(percentile(wall, 95), 2),
         "ms_per_minute_max": round(max(wall), 2),
         "cpu_ms_per_minute_mean": round(statistics.mean(cpu), 2),
+        "sql_ms_per_minute_mean": round(statistics.mean(m["sql_ms"] for m in minutes.values()), 2),
+        "sql_ms_per_minute_p95": round(percentile([m["sql_ms"] for m in minutes.values()], 95), 2),
         "sql_per_minute_mean": round(statistics.mean(m["sql"] for m in minutes.values()), 1),
         "dispatched_per_minute_mean": round(statistics.mean(dispatched), 1),
         "dispatched_per_minute_max": max(dispatched),
@@ -215,7 +233,8 @@ def _print(run: dict) -> None:
     print(
         f"{run['tenants']:>7} tenants {run['mix']}: {run['minutes']} min, "
         f"{run['ms_per_minute_mean']:.2f} ms/min mean, p95 {run['ms_per_minute_p95']:.2f}, "
-        f"max {run['ms_per_minute_max']:.2f} (CPU {run['cpu_ms_per_minute_mean']:.2f}); "
+        f"max {run['ms_per_minute_max']:.2f} "
+        f"(CPU {run['cpu_ms_per_minute_mean']:.2f}, SQL {run['sql_ms_per_minute_mean']:.2f}); "
         f"SQL/min {run['sql_per_minute_mean']}; dispatched {run['messages']} "
         f"({run['distinct_tenants']} tenants, {run['dispatched_per_minute_mean']}/min, "
         f"max {run['dispatched_per_minute_max']}); "
