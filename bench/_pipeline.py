@@ -188,9 +188,10 @@ def django_setup() -> None:
 # --- seeding (runs in a child with Django) ------------------------------------------------------
 
 
-def seed(*, tenants: int, orders_per_tenant: int, returning_share: float) -> dict:
+def seed(*, tenants: int, orders_per_tenant: int | list[int], returning_share: float) -> dict:
     """``tenants`` sellers, each connected to its own sandbox Fatture company with the eight slots
-    mapped, and ``orders_per_tenant`` paid Italian orders; ``returning_share`` of them come from a
+    mapped, and ``orders_per_tenant`` paid Italian orders (one number for all, or one per tenant:
+    the whale scenario); ``returning_share`` of them come from a
     buyer who has another order in the batch. Stores are left disconnected, so a sync only queues
     the invoices (no marketplace import in this benchmark)."""
     import secrets
@@ -290,8 +291,9 @@ def seed(*, tenants: int, orders_per_tenant: int, returning_share: float) -> dic
                     vat_ei_type=vat["ei_type"] or "",
                 )
             # Buyers: one order each, and the returning share as second (third…) orders of them.
-            returning = round(orders_per_tenant * returning_share)
-            buyers = max(1, orders_per_tenant - returning)
+            count = orders_per_tenant[t] if isinstance(orders_per_tenant, list) else orders_per_tenant
+            returning = round(count * returning_share)
+            buyers = max(1, count - returning)
             owners = list(range(buyers)) + [i % buyers for i in range(returning)]
             orders = []
             for n, buyer in enumerate(owners):
