@@ -141,6 +141,9 @@ class Setup:
             **self.quota.product_env(),
             REDIS_URL=self.redis_url,
             INVOICE_CLAIM_LEASE_SECONDS=self.claim_lease,
+            # Backlogs above this wait for the seller's go (queueing.awaiting_confirmation); here
+            # every seller has said go, the whale included.
+            INVOICING_CONFIRM_ABOVE=10**9,
             BENCH_PROBE_DIR=self.workdir / "probe",
         ) | {"DJANGO_SETTINGS_MODULE": "bench.settings_pipeline"}
 
@@ -204,7 +207,7 @@ def seed(*, tenants: int, orders_per_tenant: int | list[int], returning_share: f
     from django.db import transaction
     from django.utils import timezone
 
-    from accounts.models import User
+    from accounts.models import SellerSettings, User
     from accounts.services import tenant_create_for_user
     from fatture.models import FattureConnection, ProductMapping
     from fatture.oauth import SCOPES
@@ -233,6 +236,9 @@ def seed(*, tenants: int, orders_per_tenant: int | list[int], returning_share: f
             email = f"seller{t:02d}@bench.brickinvoice.local"
             user = User.objects.create_user(email, "bench-password-not-secret")
             tenant = tenant_create_for_user(user=user, business_name=f"Bench Bricks {t:02d}")
+            # The seller has confirmed the first sync's dry run (invoicing/dryrun.py): without it
+            # a sync queues nothing and the benchmark would wait for invoices that never come.
+            SellerSettings.objects.filter(tenant=tenant).update(invoicing_confirmed_at=now)
             store = StoreConnection.objects.create(
                 tenant=tenant,
                 marketplace="bricklink",
