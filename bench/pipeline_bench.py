@@ -92,12 +92,16 @@ def messages_in_broker(redis_url: str) -> int:
 def first_invoices(issued_at: dict, kicked_at: float, tenants: list[dict]) -> dict:
     """Seconds from the kick to each tenant's first issued invoice; the whale is the first tenant."""
     first: dict[int, float] = {}
+    issued: Counter = Counter()
     for t, company in issued_at.values():
         first[company] = min(first.get(company, t), t)
+        issued[company] += 1
     whale, small = tenants[0], tenants[1:]
     waits = [first[s["company_id"]] - kicked_at for s in small if s["company_id"] in first]
     return {
         "whale_orders": whale["orders"],
+        "whale_issued": issued[whale["company_id"]],
+        "small_tenants_fully_issued": sum(issued[s["company_id"]] == s["orders"] for s in small),
         "whale_first_invoice_s": round(first.get(whale["company_id"], float("nan")) - kicked_at, 1),
         "small_tenants": len(small),
         "small_tenants_with_an_invoice": len(waits),
