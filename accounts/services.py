@@ -7,7 +7,7 @@ from django.utils import timezone
 from .choices import NotificationKind, Role
 from .models import Membership, PreRegistration, SellerSettings, Tenant, User
 from .notifications import notify_user
-from .signals import seller_settings_changed
+from .signals import seller_settings_changed, seller_settings_saving
 
 
 @transaction.atomic
@@ -32,6 +32,18 @@ def settings_for(tenant: Tenant) -> SellerSettings:
 
 
 PINNED = "_pinned_seller_settings"
+
+
+def seller_settings_update(*, seller_settings: SellerSettings, fields: list[str], changed: list[str]) -> None:
+    """Save a seller's edit as one UPDATE of the settings row: the edited ``fields`` plus what the
+    ``seller_settings_saving`` receivers add. Only those columns are written, so one that another
+    process moves meanwhile (the schedule dispatcher's next_sync_at) is never put back."""
+    extra: set[str] = set()
+    for _receiver, more in seller_settings_saving.send(
+        sender=SellerSettings, settings=seller_settings, changed=changed
+    ):
+        extra.update(more or ())
+    seller_settings.save(update_fields=[*fields, *sorted(extra - set(fields))])
 
 
 def settings_pin(tenant: Tenant) -> SellerSettings:

@@ -4,3 +4,7 @@ from django.dispatch import Signal
 
 # Sent with ``settings`` after a seller saves their settings (invoicing re-plans the schedule).
 seller_settings_changed = Signal()
+# Sent with ``settings`` and ``changed`` (the edited field names) before a seller's settings are
+# saved. A receiver may set more fields on ``settings`` and return their names: they are written in
+# the same single UPDATE of the row (invoicing re-plans next_sync_at when the schedule changed).
+seller_settings_saving = Signal()

@@ -8,8 +8,7 @@ from django.views.decorators.http import require_POST
 from .access import owner_required
 from .forms import NotificationPreferencesForm, SellerSettingsForm
 from .models import User
-from .services import settings_for
-from .signals import seller_settings_changed
+from .services import seller_settings_update, settings_for
 
 # The settings page has two forms; the e-mail one says so in a hidden field.
 NOTIFICATIONS_SECTION = "notifications"
@@ -27,8 +26,8 @@ def seller_settings(request):
         messages.success(request, _("E-mail preferences saved."))
         return redirect("accounts:settings")
     if posted and not is_notifications and form.is_valid():
-        form.save()
-        seller_settings_changed.send(sender=type(instance), settings=instance)
+        form.save(commit=False)
+        seller_settings_update(seller_settings=instance, fields=list(form.fields), changed=form.changed_data)
         messages.success(request, _("Settings saved."))
         return redirect("accounts:settings")
     return render(request, "accounts/settings.html", {"form": form, "notifications": notifications})

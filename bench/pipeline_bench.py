@@ -14,11 +14,17 @@ ratio and does not depend on the scale; invoices per hour are converted back to 
 
     .venv/bin/python bench/pipeline_bench.py [--tenants 20] [--orders 2000] [--latency-ms 150]
 
-Prints a table and writes bench/results/pipeline.json. Drops its database and stops its processes.
+The whale scenario (``--whale 300 --tenants 31``): the first tenant holds a backlog of that many
+orders, every other one 10–50 (``--small-orders``); the report adds each tenant's time from the
+kick to its first invoice and the messages in the broker (queued plus unacknowledged) over time.
+
+Prints a table and writes bench/results/pipeline.json (pipeline_whale.json for the whale).
+Drops its database and stops its processes.
 """
 
 import argparse
 import json
+import random
 import statistics
 import sys
 import time
@@ -71,6 +77,38 @@ def invoice_costs() -> dict:
 
 
 # --- analysis -------------------------------------------------------------------------------------
+
+
+def messages_in_broker(redis_url: str) -> int:
+    """Celery messages in the Redis broker: waiting in a queue (a list) plus delivered and not yet
+    acknowledged (kombu's ``unacked`` hash, which includes countdown and ETA messages a worker holds)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    queued = sum(client.llen(key) for key in client.scan_iter(_type="list"))
+    return queued + client.hlen("unacked")
+
+
+def first_invoices(issued_at: dict, kicked_at: float, tenants: list[dict]) -> dict:
+    """Seconds from the kick to each tenant's first issued invoice; the whale is the first tenant."""
+    first: dict[int, float] = {}
+    issued: Counter = Counter()
+    for t, company in issued_at.values():
+        first[company] = min(first.get(company, t), t)
+        issued[company] += 1
+    whale, small = tenants[0], tenants[1:]
+    waits = [first[s["company_id"]] - kicked_at for s in small if s["company_id"] in first]
+    return {
+        "whale_orders": whale["orders"],
+        "whale_issued": issued[whale["company_id"]],
+        "small_tenants_fully_issued": sum(issued[s["company_id"]] == s["orders"] for s in small),
+        "whale_first_invoice_s": round(first.get(whale["company_id"], float("nan")) - kicked_at, 1),
+        "small_tenants": len(small),
+        "small_tenants_with_an_invoice": len(waits),
+        "small_first_invoice_s_median": round(statistics.median(waits), 1) if waits else None,
+        "small_first_invoice_s_p95": round(percentile(waits, 95), 1) if waits else None,
+        "small_first_invoice_s_max": round(max(waits), 1) if waits else None,
+    }
 
 
 def quota_use(calls: list[dict], issued_at: dict, quota: P.Quota) -> dict:
@@ -148,12 +186,17 @@ def main():
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/8")
     parser.add_argument("--sandbox-redis", default="redis://127.0.0.1:6379/9")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--whale", type=int, default=0, help="orders of the first tenant (0: no whale)")
+    parser.add_argument("--small-orders", default="10,50", help="with --whale: the others' orders, min,max")
+    parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument("--db", default=DB, help="the throw-away database (bench_…)")
+    parser.add_argument("--beat", action="store_true", help="run beat too: the dispatcher wakes quota-waiting invoices")
     args = P.arguments_or_phase(parser, report=lambda: P.verify() | invoice_costs())
     if args is None:
         return
 
     setup = P.Setup(
-        db=DB,
+        db=args.db,
         redis_url=args.redis,
         sandbox_redis_url=args.sandbox_redis,
         quota=P.Quota(hour_seconds=args.hour_seconds, hourly_limit=args.hourly_limit),
@@ -164,7 +207,7 @@ def main():
     P.prepare_workdir(setup)
     for url in (setup.redis_url, setup.sandbox_redis_url):
         P.flush_redis(url)
-    create_database(DB)
+    create_database(args.db)
     script = str(Path(__file__).resolve())
     report = {"args": {k: v for k, v in vars(args).items() if k not in ("phase", "out", "params")}}
     report["quota"] = {
@@ -182,7 +225,7 @@ def main():
             script,
             "seed",
             tenants=args.tenants,
-            orders_per_tenant=args.orders // args.tenants,
+            orders_per_tenant=orders_per_tenant(args),
             returning_share=args.returning,
         )
         report["seed_seconds"] = round(time.perf_counter() - t, 1)
@@ -190,16 +233,22 @@ def main():
         with P.sandbox_server(setup) as access_log:
             workers = P.Workers(setup)
             workers.start_all()
+            beat = start_beat(setup) if args.beat else None
             try:
                 kicked = P.child(setup, script, "kick", tenant_ids=[t["tenant_id"] for t in seeded["tenants"]])
 
+                in_flight: list[tuple[float, int]] = []
+
                 def progress(elapsed, states):
+                    in_flight.append((round(elapsed, 1), messages_in_broker(setup.redis_url)))
                     if int(elapsed) % 15 == 0:
                         print(f"  {elapsed:6.0f} s  {dict(states)}", flush=True)
 
                 watch = P.wait_until_settled(setup, workers, expected=expected, timeout=args.timeout, on_tick=progress)
             finally:
                 workers.stop_all()
+                if beat:
+                    P._stop(beat)
             memory = workers.memory_report()
         result = P.child(setup, script, "report")
         calls = P.read_access_log(access_log)
@@ -226,14 +275,38 @@ def main():
                 "memory": memory,
                 "exactly_once": {k: v for k, v in result.items() if k not in ("calls_by_customer", "issued_at")},
                 "kicked_at": kicked["at"],
+                "messages_in_flight_max": max((n for _, n in in_flight), default=0),
+                "messages_in_flight": in_flight[:: max(1, len(in_flight) // 40)],
             }
         )
+        if args.whale:
+            report["first_invoice"] = first_invoices(result["issued_at"], kicked["at"], seeded["tenants"])
     finally:
         if not args.keep:
-            drop_database(DB)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2))
+            drop_database(args.db)
+    out = RESULTS.with_name("pipeline_whale.json") if args.whale else RESULTS
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
     print_table(report)
+
+
+def start_beat(setup: P.Setup):
+    """Celery beat with the product's schedule (as bench/fault_bench.py runs it): without it a
+    company's head that waits for the quota in the database is woken by nothing once no task of
+    that company is running."""
+    import subprocess
+
+    log = str(setup.workdir / "beat.log")
+    args = [P.CELERY, "-A", "brickinvoice", "beat", "-l", "INFO", "--logfile", log]
+    return subprocess.Popen(args, cwd=ROOT, env=setup.product_env(), start_new_session=True)
+
+
+def orders_per_tenant(args) -> int | list[int]:
+    if not args.whale:
+        return args.orders // args.tenants
+    low, high = (int(n) for n in args.small_orders.split(","))
+    rng = random.Random(args.seed)
+    return [args.whale] + [rng.randint(low, high) for _ in range(args.tenants - 1)]
 
 
 def print_table(r: dict) -> None:
@@ -277,6 +350,8 @@ def print_table(r: dict) -> None:
         ),
         ("duplicate clients", once["duplicate_clients"]),
         ("exactly once", once["exactly_once"]),
+        ("messages in the broker, max", r["messages_in_flight_max"]),
+        *[(f"first invoice: {k}", v) for k, v in r.get("first_invoice", {}).items()],
     ]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:

@@ -26,13 +26,14 @@ class InvoicingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from accounts.signals import seller_settings_changed
+        from accounts.signals import seller_settings_changed, seller_settings_saving
         from marketplaces.signals import store_imported
 
         from . import receivers
         from .accounting import accounting_ready, einvoice_status_changed
 
         seller_settings_changed.connect(receivers.apply_schedule, dispatch_uid="invoicing-apply-schedule")
+        seller_settings_saving.connect(receivers.plan_schedule, dispatch_uid="invoicing-plan-schedule")
         store_imported.connect(receivers.queue_after_import, dispatch_uid="invoicing-queue-after-import")
         store_imported.connect(receivers.credit_after_import, dispatch_uid="invoicing-credit-after-import")
         accounting_ready.connect(receivers.resume_when_ready, dispatch_uid="invoicing-resume-when-ready")

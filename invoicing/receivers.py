@@ -15,12 +15,16 @@ from . import einvoicing, queueing
 from .accounting import account_of
 from .creditdetect import credit_notes_detect
 from .creditrequests import credit_notes_resume
-from .schedules import sync_schedule_apply
+from .schedules import sync_schedule_apply, sync_schedule_plan
 from .tasks import einvoices_track, kick_credit_dispatcher, kick_dispatcher
 
 
 def apply_schedule(sender: Any, settings: Any, **kwargs: Any) -> None:
     transaction.on_commit(lambda: sync_schedule_apply(tenant=settings.tenant))
+
+
+def plan_schedule(sender: Any, settings: Any, changed: list[str], **kwargs: Any) -> list[str]:
+    return sync_schedule_plan(seller_settings=settings, changed=changed)
 
 
 def queue_after_import(sender: Any, store_id: int, result: Any, **kwargs: Any) -> None:

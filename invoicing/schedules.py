@@ -27,14 +27,27 @@ def interval_of(choice: str) -> timedelta | None:
     return SCHEDULES.get(choice)
 
 
+def first_sync_at(choice: str, *, now: datetime | None = None) -> datetime | None:
+    """The first sync for a schedule choice falls within one interval (spread, so a thousand
+    sign-ups or changes at once do not sync together); off is None."""
+    every = interval_of(choice)
+    return (now or timezone.now()) + every * random.uniform(0.05, 1.0) if every else None
+
+
 def sync_schedule_apply(*, tenant: Tenant, now: datetime | None = None) -> None:
-    """Match ``next_sync_at`` to the tenant's choice: the first sync falls within one interval
-    (spread, so a thousand sign-ups at once do not sync together); off is None."""
-    now = now or timezone.now()
+    """Match ``next_sync_at`` to the tenant's choice (sign-up; a settings save plans it in its
+    own UPDATE: ``sync_schedule_plan``)."""
     row = settings_for(tenant)
-    every = interval_of(row.sync_schedule)
-    next_at = now + every * random.uniform(0.05, 1.0) if every else None
-    SellerSettings.objects.filter(id=row.id).update(next_sync_at=next_at)
+    SellerSettings.objects.filter(id=row.id).update(next_sync_at=first_sync_at(row.sync_schedule, now=now))
+
+
+def sync_schedule_plan(*, seller_settings: SellerSettings, changed: list[str]) -> list[str]:
+    """Before a settings save: a changed schedule moves ``next_sync_at`` (returned as a field to
+    write with the save); an unchanged one keeps the tenant's place."""
+    if "sync_schedule" not in changed:
+        return []
+    seller_settings.next_sync_at = first_sync_at(seller_settings.sync_schedule)
+    return ["next_sync_at"]
 
 
 def syncs_claim_due(*, now: datetime | None = None, batch: int = CLAIM_BATCH) -> list[int]:

@@ -5,6 +5,8 @@ from decimal import Decimal as D
 
 import pytest
 import responses
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -52,6 +54,49 @@ def test_changing_the_setting_moves_or_clears_the_next_sync(
         assert _next(tenant) is None
     else:
         assert timezone.now() < _next(tenant) <= timezone.now() + interval
+
+
+SETTINGS_FORM = {
+    "business_name": "x",
+    "country": "IT",
+    "margin_rule": "off",
+    "invoiceable_statuses": ["paid"],
+    "invoice_date_policy": "order_date",
+}
+
+
+def _save_settings(client, capture, **changes):
+    """POST the settings page; the statements it ran on the settings row and on beat's tables."""
+    with CaptureQueriesContext(connection) as queries, capture(execute=True):
+        response = client.post(reverse("accounts:settings"), {**SETTINGS_FORM, **changes})
+    assert response.status_code == 302
+    return [q["sql"] for q in queries if "accounts_sellersettings" in q["sql"] or "django_celery_beat" in q["sql"]]
+
+
+def test_saving_a_new_schedule_is_one_update_of_the_settings_row(
+    owner_client, tenant, django_capture_on_commit_callbacks
+):
+    """No second write for next_sync_at and no beat entry to reload: the issue's 'one row update'."""
+    settings_for(tenant)
+    statements = _save_settings(owner_client, django_capture_on_commit_callbacks, sync_schedule="daily")
+    writes = [sql for sql in statements if not sql.startswith("SELECT")]
+    assert len(writes) == 1 and writes[0].startswith('UPDATE "accounts_sellersettings"'), statements
+    assert "next_sync_at" in writes[0] and not any("django_celery_beat" in sql for sql in statements)
+    assert timezone.now() < _next(tenant) <= timezone.now() + timedelta(days=1)
+
+
+def test_a_save_that_keeps_the_schedule_keeps_the_tenants_place(
+    owner_client, tenant, django_capture_on_commit_callbacks
+):
+    """Renaming the business neither moves the next sync nor writes a stale next_sync_at back."""
+    planned = timezone.now() + timedelta(minutes=7)
+    SellerSettings.objects.filter(tenant=tenant).update(sync_schedule="hourly", next_sync_at=planned)
+    statements = _save_settings(
+        owner_client, django_capture_on_commit_callbacks, business_name="Renamed", sync_schedule="hourly"
+    )
+    writes = [sql for sql in statements if not sql.startswith("SELECT")]
+    assert len(writes) == 1 and "next_sync_at" not in writes[0]
+    assert _next(tenant) == planned
 
 
 def test_applying_a_schedule_is_one_row_update(tenant, django_assert_num_queries):
