@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from accounts.models import SellerSettings, Tenant
@@ -50,25 +50,35 @@ def sync_schedule_plan(*, seller_settings: SellerSettings, changed: list[str]) -
     return ["next_sync_at"]
 
 
+# One statement claims a batch: the due rows are locked (skipping rows another dispatcher holds)
+# and moved one interval on in the same UPDATE, which returns their tenants. A raw statement because
+# the ORM's update() returns no rows; the columns are the model's own (db_column defaults).
+_CLAIM_SQL = """
+UPDATE {table} SET next_sync_at = CASE sync_schedule {cases} ELSE NULL END
+WHERE id IN (
+    SELECT id FROM {table} WHERE next_sync_at <= %s ORDER BY next_sync_at LIMIT %s {lock}
+)
+RETURNING tenant_id
+"""
+
+
 def syncs_claim_due(*, now: datetime | None = None, batch: int = CLAIM_BATCH) -> list[int]:
     """The tenants whose sync is due, each claimed once: their next_sync_at moves one interval on
-    (from now, so a long outage does not replay the missed syncs) in the same transaction."""
+    (from now, so a long outage does not replay the missed syncs) in the same statement."""
     now = now or timezone.now()
+    connection = connections[SellerSettings.objects.db]
+    lock = "FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    sql = _CLAIM_SQL.format(
+        table=connection.ops.quote_name(SellerSettings._meta.db_table),
+        cases=" ".join("WHEN %s THEN %s" for _ in SCHEDULES),
+        lock=lock,
+    )
+    params: list[object] = [value for choice, every in SCHEDULES.items() for value in (choice, now + every)]
     claimed: list[int] = []
     while True:
-        with transaction.atomic():
-            rows = list(
-                SellerSettings.objects.select_for_update(skip_locked=True)
-                .filter(next_sync_at__lte=now)
-                .order_by("next_sync_at")
-                .values_list("id", "tenant_id", "sync_schedule")[:batch]
-            )
-            by_choice: dict[str, list[int]] = {}
-            for row_id, _tenant_id, choice in rows:
-                by_choice.setdefault(choice, []).append(row_id)
-            for choice, ids in by_choice.items():  # one statement per schedule choice
-                every = interval_of(choice)
-                SellerSettings.objects.filter(id__in=ids).update(next_sync_at=now + every if every else None)
-        claimed.extend(tenant_id for _row_id, tenant_id, _choice in rows)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [*params, now, batch])
+            rows = cursor.fetchall()
+        claimed.extend(tenant_id for (tenant_id,) in rows)
         if len(rows) < batch:
             return claimed
