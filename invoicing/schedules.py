@@ -73,7 +73,7 @@ def syncs_claim_due(*, now: datetime | None = None, batch: int = CLAIM_BATCH) ->
         cases=" ".join("WHEN %s THEN %s" for _ in SCHEDULES),
         lock=lock,
     )
-    params: list[object] = [value for choice, every in SCHEDULES.items() for value in (choice, now + every)]
+    params: list[str | datetime] = [value for choice, every in SCHEDULES.items() for value in (choice, now + every)]
     claimed: list[int] = []
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
