@@ -19,77 +19,26 @@ the claim lease. Nothing here imports the tasks: ``dispatch`` takes ``send(credi
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Q
+from django.db import transaction
 from django.utils import timezone
 
 from .accounting import wait_before_invoice
 from .creditmodels import CreditNote
-from .queueing import CLAIM_LEASE, QUEUED_LEASE
+from .queueing import Head, due_heads, in_flight_of
 from .queueing import in_flight as invoices_in_flight
 
 Send = Callable[[int], None]
 K = CreditNote.State
 
 
-@dataclass(frozen=True)
-class Head:
-    """The oldest open credit note of one company: the only one that may be in flight."""
-
-    id: int
-    company_id: int
-    state: str
-    queued_at: datetime | None
-
-
-_HEADS_SQL = """
-SELECT id, company_id, state, queued_at FROM (
-    SELECT c.id, c.company_id, c.state, c.queued_at, c.claimed_at, c.next_attempt_at,
-           ROW_NUMBER() OVER (PARTITION BY c.company_id ORDER BY c.created_at, c.id) AS rank
-    FROM invoicing_creditnote c
-    WHERE c.state IN ('pending', 'claimed', 'submitting', 'failed') AND c.company_id IS NOT NULL {company_filter}
-) heads
-WHERE rank = 1
-  AND (queued_at IS NULL OR queued_at < %(queued_stale)s)
-  AND (
-        (state IN ('pending', 'failed') AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s))
-     OR (state IN ('claimed', 'submitting') AND claimed_at < %(claim_stale)s)
-  )
-ORDER BY ((company_id + %(salt)s) * 2654435761) %% 4294967296
-LIMIT %(limit)s
-"""
-
-
-def _due_heads(*, now: datetime, company_id: int | None, limit: int) -> list[Head]:
-    """Heads that are due, in an order that rotates on every pass (fair across companies)."""
-    params: dict[str, datetime | int] = {
-        "now": now,
-        "queued_stale": now - QUEUED_LEASE,
-        "claim_stale": now - CLAIM_LEASE,
-        "salt": random.randrange(1 << 30),
-        "limit": limit,
-    }
-    company_filter = ""
-    if company_id is not None:
-        company_filter, params["company_id"] = "AND c.company_id = %(company_id)s", company_id
-    with connection.cursor() as cursor:
-        cursor.execute(_HEADS_SQL.format(company_filter=company_filter), params)
-        return [Head(*row) for row in cursor.fetchall()]
-
-
 def in_flight(*, now: datetime) -> int:
     """Credit-note messages in flight or credit notes being worked on, across every tenant."""
-    return CreditNote.objects.filter(
-        Q(state__in=[K.PENDING, K.FAILED], queued_at__gte=now - QUEUED_LEASE)
-        | Q(state__in=[K.CLAIMED, K.SUBMITTING], claimed_at__gte=now - CLAIM_LEASE)
-    ).count()
+    return in_flight_of(CreditNote, now=now)
 
 
 def _wait_for_quota(head: Head, wait: float, now: datetime) -> None:
@@ -109,7 +58,7 @@ def dispatch(*, send: Send, company_id: int | None = None, now: datetime | None 
     if capacity <= 0:
         return 0
     sent = 0
-    for head in _due_heads(now=now, company_id=company_id, limit=capacity):
+    for head in due_heads(CreditNote, "created_at", now=now, company_id=company_id, limit=capacity):
         wait = wait_before_invoice(head.company_id)
         if wait > 0:
             _wait_for_quota(head, wait, now)

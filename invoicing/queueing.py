@@ -36,7 +36,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, Q, Subquery, Value
+from django.db.models import F, Model, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -203,20 +203,23 @@ def invoice_now(*, order: Order) -> bool:
 
 @dataclass(frozen=True)
 class Head:
-    """The oldest open invoice of one company: the only one that may be in flight."""
+    """The oldest open document of one company (invoice or credit note): the only one of its kind
+    that may be in flight, so each numbering series is issued in order."""
 
     id: int
-    company_id: int | None
+    company_id: int
     state: str
     queued_at: datetime | None
 
 
+# Shared by the invoice and the credit-note dispatchers (creditqueue.py): the head of each
+# company's open documents of one table, when it is due, in an order that rotates on every pass.
 _HEADS_SQL = """
 SELECT id, company_id, state, queued_at FROM (
-    SELECT i.id, i.company_id, i.state, i.queued_at, i.claimed_at, i.next_attempt_at,
-           ROW_NUMBER() OVER (PARTITION BY i.company_id ORDER BY i.sort_at, i.id) AS rank
-    FROM invoicing_invoice i
-    WHERE i.state IN ('pending', 'claimed', 'submitting', 'failed') AND i.company_id IS NOT NULL {company_filter}
+    SELECT d.id, d.company_id, d.state, d.queued_at, d.claimed_at, d.next_attempt_at,
+           ROW_NUMBER() OVER (PARTITION BY d.company_id ORDER BY d.{order}, d.id) AS rank
+    FROM {table} d
+    WHERE d.state IN ('pending', 'claimed', 'submitting', 'failed') AND d.company_id IS NOT NULL {company_filter}
 ) heads
 WHERE rank = 1
   AND (queued_at IS NULL OR queued_at < %(queued_stale)s)
@@ -224,13 +227,13 @@ WHERE rank = 1
         (state IN ('pending', 'failed') AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s))
      OR (state IN ('claimed', 'submitting') AND claimed_at < %(claim_stale)s)
   )
-ORDER BY ((COALESCE(company_id, 0) + %(salt)s) * 2654435761) %% 4294967296
+ORDER BY ((company_id + %(salt)s) * 2654435761) %% 4294967296
 LIMIT %(limit)s
 """
 
 
-def _due_heads(*, now: datetime, company_id: int | None, limit: int) -> list[Head]:
-    """Heads that are due, in an order that rotates on every pass (fair across companies)."""
+def due_heads(model: type[Model], order: str, *, now: datetime, company_id: int | None, limit: int) -> list[Head]:
+    """The due heads of ``model``'s table (oldest by ``order`` per company), fair across companies."""
     params: dict[str, datetime | int] = {
         "now": now,
         "queued_stale": now - QUEUED_LEASE,
@@ -240,18 +243,26 @@ def _due_heads(*, now: datetime, company_id: int | None, limit: int) -> list[Hea
     }
     company_filter = ""
     if company_id is not None:
-        company_filter, params["company_id"] = "AND i.company_id = %(company_id)s", company_id
+        company_filter, params["company_id"] = "AND d.company_id = %(company_id)s", company_id
+    sql = _HEADS_SQL.format(
+        table=connection.ops.quote_name(model._meta.db_table), order=order, company_filter=company_filter
+    )
     with connection.cursor() as cursor:
-        cursor.execute(_HEADS_SQL.format(company_filter=company_filter), params)
+        cursor.execute(sql, params)
         return [Head(*row) for row in cursor.fetchall()]
 
 
-def in_flight(*, now: datetime) -> int:
-    """Messages in flight or invoices being worked on, across every tenant."""
-    return Invoice.objects.filter(
-        Q(state__in=[S.PENDING, S.FAILED], queued_at__gte=now - QUEUED_LEASE)
-        | Q(state__in=[S.CLAIMED, S.SUBMITTING], claimed_at__gte=now - CLAIM_LEASE)
+def in_flight_of(model: type[Model], *, now: datetime) -> int:
+    """``model``'s documents with a message in flight or being worked on, across every tenant."""
+    return model._default_manager.filter(
+        Q(state__in=["pending", "failed"], queued_at__gte=now - QUEUED_LEASE)
+        | Q(state__in=["claimed", "submitting"], claimed_at__gte=now - CLAIM_LEASE)
     ).count()
+
+
+def in_flight(*, now: datetime) -> int:
+    """Invoice messages in flight or invoices being worked on, across every tenant."""
+    return in_flight_of(Invoice, now=now)
 
 
 def _quota_text(company_id: int | None, later: datetime) -> ErrorText:
@@ -281,7 +292,7 @@ def dispatch(*, send: Send, company_id: int | None = None, now: datetime | None 
     if capacity <= 0:
         return 0
     sent = 0
-    for head in _due_heads(now=now, company_id=company_id, limit=capacity):
+    for head in due_heads(Invoice, "sort_at", now=now, company_id=company_id, limit=capacity):
         if head.company_id is not None:
             wait = wait_before_invoice(head.company_id)
             if wait > 0:

@@ -437,7 +437,7 @@ def test_database_gone_mid_invoice_leaves_the_claim_to_the_lease_not_a_permanent
     assert invoice.state == S.SUBMITTING and invoice.uncertain and invoice.error_code == ""
     # After the lease the dispatcher hands it out again, and the look-up adopts the document.
     later = timezone.now() + queueing.CLAIM_LEASE + timedelta(seconds=1)
-    heads = queueing._due_heads(now=later, company_id=None, limit=10)
+    heads = queueing.due_heads(Invoice, "sort_at", now=later, company_id=None, limit=10)
     assert [head.id for head in heads] == [invoice.id]
     Invoice.objects.filter(id=invoice.id).update(claimed_at=timezone.now() - queueing.CLAIM_LEASE * 2)
     issuing.invoice_process(invoice_id=invoice.id)
