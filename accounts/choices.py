@@ -40,6 +40,11 @@ class SyncSchedule(models.TextChoices):
     DAILY = "daily", _("Once a day")
 
 
+# Each schedule's interval in seconds (off has none). Intervals are counted from the Unix epoch, so
+# a day is a UTC day; a tenant's place within its interval is SellerSettings.sync_phase.
+SYNC_INTERVAL_SECONDS = {SyncSchedule.EVERY_15_MIN: 900, SyncSchedule.HOURLY: 3600, SyncSchedule.DAILY: 86400}
+
+
 class Role(models.TextChoices):
     OWNER = "owner", _("Owner")
     MEMBER = "member", _("Member")

@@ -1,5 +1,8 @@
 """Users, tenants (the seller's business), memberships and seller settings."""
 
+import functools
+import operator
+import random
 import uuid
 
 from django.conf import settings
@@ -16,6 +19,7 @@ from invoicing.linetexts import validate_line_template
 
 from .choices import (
     DEFAULT_INVOICEABLE_STATUSES,
+    SYNC_INTERVAL_SECONDS,
     EInvoiceMode,
     InvoiceDatePolicy,
     ItalianConsumerPolicy,
@@ -107,6 +111,12 @@ def validate_invoiceable_statuses(value):
         )
 
 
+def _default_sync_phase() -> int:
+    """A place valid in every interval (the shortest is 900 s); invoicing spreads it over the
+    chosen interval once the settings exist (invoicing/schedules.py)."""
+    return random.randrange(min(SYNC_INTERVAL_SECONDS.values()))
+
+
 class SellerSettings(models.Model):
     """How the seller wants orders turned into invoices."""
 
@@ -121,8 +131,10 @@ class SellerSettings(models.Model):
         max_length=20, choices=InvoiceDatePolicy.choices, default=InvoiceDatePolicy.PAYMENT_DATE
     )
     sync_schedule = models.CharField(max_length=10, choices=SyncSchedule.choices, default=SyncSchedule.HOURLY)
-    # When the schedule dispatcher (invoicing/schedules.py) next syncs this tenant; None = never.
-    next_sync_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Where the tenant's scheduled sync falls within each interval of its schedule: seconds after
+    # the interval's start (invoicing/schedules.py). Drawn at random when the schedule is chosen, so
+    # tenants spread over the interval; the schedule dispatcher only reads it.
+    sync_phase = models.PositiveIntegerField(default=_default_sync_phase)
     # When the seller confirmed the first sync's dry run (invoicing/dryrun.py): nothing is invoiced
     # before, so a new tenant's backlog is never issued unseen.
     invoicing_confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -164,6 +176,29 @@ class SellerSettings(models.Model):
 
     class Meta:
         verbose_name_plural = _("seller settings")
+        constraints = [
+            # A phase outside its interval would never be due: the tenant would silently never sync.
+            models.CheckConstraint(
+                condition=models.Q(sync_phase__lt=max(SYNC_INTERVAL_SECONDS.values()))
+                & functools.reduce(
+                    operator.and_,
+                    (
+                        ~models.Q(sync_schedule=choice) | models.Q(sync_phase__lt=seconds)
+                        for choice, seconds in SYNC_INTERVAL_SECONDS.items()
+                    ),
+                ),
+                name="sellersettings_sync_phase_in_interval",
+            )
+        ]
+        # The schedule dispatcher's one read a minute: the due phases of each schedule.
+        indexes = [
+            models.Index(
+                fields=["sync_schedule", "sync_phase"],
+                include=["tenant"],
+                condition=~models.Q(sync_schedule=SyncSchedule.OFF),
+                name="sellersettings_sync_due",
+            )
+        ]
 
     def __str__(self):
         return f"Settings of {self.tenant}"

@@ -37,7 +37,7 @@ PINNED = "_pinned_seller_settings"
 def seller_settings_update(*, seller_settings: SellerSettings, fields: list[str], changed: list[str]) -> None:
     """Save a seller's edit as one UPDATE of the settings row: the edited ``fields`` plus what the
     ``seller_settings_saving`` receivers add. Only those columns are written, so one that another
-    process moves meanwhile (the schedule dispatcher's next_sync_at) is never put back."""
+    process changes meanwhile is never put back."""
     extra: set[str] = set()
     for _receiver, more in seller_settings_saving.send(
         sender=SellerSettings, settings=seller_settings, changed=changed

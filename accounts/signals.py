@@ -6,5 +6,5 @@ from django.dispatch import Signal
 seller_settings_changed = Signal()
 # Sent with ``settings`` and ``changed`` (the edited field names) before a seller's settings are
 # saved. A receiver may set more fields on ``settings`` and return their names: they are written in
-# the same single UPDATE of the row (invoicing re-plans next_sync_at when the schedule changed).
+# the same single UPDATE of the row (invoicing draws a new sync phase when the schedule changed).
 seller_settings_saving = Signal()

@@ -1,7 +1,8 @@
 """What dispatching every tenant's scheduled sync costs: the real beat task
-(``invoicing.tasks.dispatch_syncs``, which claims due tenants from ``SellerSettings.next_sync_at``
-with ``SELECT … FOR UPDATE SKIP LOCKED`` in batches) run for a simulated hour of beat ticks, at
-10,000 and 100,000 tenants, plus what one settings save costs in SQL.
+(``invoicing.tasks.dispatch_syncs``, which locks the dispatcher's cursor with ``FOR UPDATE SKIP
+LOCKED`` and reads the tenants whose ``SellerSettings.sync_phase`` fell since: invoicing/schedules.py)
+run for a simulated hour of beat ticks, at 10,000 and 100,000 tenants, plus what one settings save
+costs in SQL.
 
 The clock is moved by hand (one tick every ``SYNC_DISPATCH_EVERY_SECONDS``), and the
 per-tenant ``sync_tenant.delay`` is replaced at the task boundary by a counter, so the time measured
@@ -42,9 +43,8 @@ def _choices(count: int, rng: random.Random) -> list[str]:
 
 
 def populate(count: int, rng: random.Random) -> dict:
-    """``count`` tenants and their settings (bulk_create), each next sync spread uniformly within
-    one interval of its schedule: the steady state the sign-up spread of
-    ``schedules.sync_schedule_apply`` settles into after one round of syncs."""
+    """``count`` tenants and their settings (bulk_create), each phase drawn uniformly within one
+    interval of its schedule, as ``schedules.sync_schedule_apply`` draws it at sign-up."""
     from accounts.models import SellerSettings, Tenant
     from invoicing.schedules import interval_of
 
@@ -58,9 +58,9 @@ def populate(count: int, rng: random.Random) -> dict:
         rows = []
         for tenant, choice in zip(tenants, _choices(size, rng), strict=True):
             every = interval_of(choice)
-            next_at = START + every * rng.random() if every else None
+            phase = rng.randrange(int(every.total_seconds())) if every else 0
             rows.append(
-                SellerSettings(tenant=tenant, business_name=tenant.name, sync_schedule=choice, next_sync_at=next_at)
+                SellerSettings(tenant=tenant, business_name=tenant.name, sync_schedule=choice, sync_phase=phase)
             )
             mix[choice] = mix.get(choice, 0) + 1
         SellerSettings.objects.bulk_create(rows)
@@ -85,7 +85,10 @@ def simulate(minutes: int, every: float) -> dict:
     from django.test.utils import CaptureQueriesContext
 
     from invoicing import tasks
+    from invoicing.models import ScheduleCursor
 
+    # The previous tick ran at START: the first tick starts the tenants due in the minute after it.
+    ScheduleCursor.objects.update_or_create(pk=1, defaults={"dispatched_until": START})
     sent: list[int] = []
     ticks = []
     with (

@@ -294,8 +294,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_MAX_TASKS_PER_CHILD = 500
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# The product's few global schedules. Tenants' syncs are not beat entries: one dispatcher claims
-# the due ones from SellerSettings.next_sync_at (invoicing/schedules.py).
+# How often the schedule dispatcher starts the tenants' due syncs (invoicing/schedules.py).
+SYNC_DISPATCH_EVERY_SECONDS = env.float("SYNC_DISPATCH_EVERY_SECONDS", default=60.0)
+# The product's few global schedules. Tenants' syncs are not beat entries: one dispatcher starts
+# the due ones from SellerSettings.sync_phase (invoicing/schedules.py).
 CELERY_BEAT_SCHEDULE = {
     "dispatch-invoices": {
         "task": "invoicing.tasks.dispatch_invoices",
@@ -308,7 +310,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "dispatch-syncs": {
         "task": "invoicing.tasks.dispatch_syncs",
-        "schedule": env.float("SYNC_DISPATCH_EVERY_SECONDS", default=60.0),
+        "schedule": SYNC_DISPATCH_EVERY_SECONDS,
     },
     "einvoices-send": {"task": "invoicing.tasks.einvoices_send_due", "schedule": 60.0},
     "einvoices-track": {"task": "invoicing.tasks.einvoices_track", "schedule": 300.0},

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import queueing
-from .models import CustomerLink, Invoice, SyncRun
+from .models import CustomerLink, Invoice, ScheduleCursor, SyncRun
 from .tasks import kick_dispatcher
 
 
@@ -59,6 +59,21 @@ class SyncRunAdmin(admin.ModelAdmin):
     list_filter = ["state", "trigger"]
     search_fields = ["tenant__name"]
     readonly_fields = [f.name for f in SyncRun._meta.fields]
+
+
+@admin.register(ScheduleCursor)
+class ScheduleCursorAdmin(admin.ModelAdmin):
+    """For operators: how far scheduled syncs have been started. More than a few minutes behind
+    now means beat is not running (docs/operations.md, "Scheduled syncs")."""
+
+    list_display = ["dispatched_until"]
+    readonly_fields = ["dispatched_until"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(CustomerLink)

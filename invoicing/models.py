@@ -235,6 +235,19 @@ class SyncRunStore(models.Model):
         return f"Store {self.store_id} in sync run {self.run_id}"
 
 
+class ScheduleCursor(models.Model):
+    """How far the schedule dispatcher has started scheduled syncs (invoicing/schedules.py): one
+    row, locked by the dispatcher that runs, so every due time is dispatched once."""
+
+    dispatched_until = models.DateTimeField(_("scheduled syncs started up to"))
+
+    class Meta:
+        verbose_name = _("schedule cursor")
+
+    def __str__(self):
+        return f"{self.dispatched_until:%Y-%m-%d %H:%M:%S}"
+
+
 class OrderDecision(models.Model):
     """The seller's answer to a question an order raised (held for its data, dated before the last
     invoice of its numeration, …), with who decided and when. Kept for the accountant; the newest

@@ -21,7 +21,7 @@ from .decisions import DATA_HELD
 from .models import Invoice, OrderDecision
 from .plan import InvoicePlan, PlanError, build_plan, ineligibility_reason
 from .rules import seller_rules_for
-from .schedules import interval_of
+from .schedules import interval_of, next_sync_at
 from .taxcontext import eu_b2c_total
 
 
@@ -86,7 +86,8 @@ def schedule_info(*, tenant: Tenant) -> dict:
     seller = settings_for(tenant)
     if interval_of(seller.sync_schedule) is None:
         return {"enabled": False}
-    return {"enabled": True, "every": seller.get_sync_schedule_display(), "next": seller.next_sync_at}
+    upcoming = next_sync_at(choice=seller.sync_schedule, phase=seller.sync_phase)
+    return {"enabled": True, "every": seller.get_sync_schedule_display(), "next": upcoming}
 
 
 def invoice_preview(*, order: Order) -> PlanPreview:

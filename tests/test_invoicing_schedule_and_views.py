@@ -1,6 +1,6 @@
 """Schedules follow the seller's setting; Sync now, progress, retry, preview and the dashboard."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -13,21 +13,33 @@ from django.utils import timezone
 from accounts.models import SellerSettings
 from accounts.services import settings_for, tenant_create_for_user
 from invoicing import schedules
-from invoicing.models import Invoice, SyncRun
+from invoicing.models import Invoice, ScheduleCursor, SyncRun
 from tests.factories import UserFactory
 from tests.factories_invoicing import connected_seller, make_order
 
 pytestmark = pytest.mark.django_db
 
 
+def _row(tenant):
+    return SellerSettings.objects.get(tenant=tenant)
+
+
 def _next(tenant):
-    return SellerSettings.objects.get(tenant=tenant).next_sync_at
+    row = _row(tenant)
+    return schedules.next_sync_at(choice=row.sync_schedule, phase=row.sync_phase)
 
 
 def test_signup_plans_the_first_hourly_sync_within_the_hour(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         tenant = tenant_create_for_user(user=UserFactory(), business_name="Shop")
     assert timezone.now() < _next(tenant) <= timezone.now() + timedelta(hours=1)
+
+
+def test_new_tenants_spread_over_the_whole_interval(django_capture_on_commit_callbacks):
+    """The default phase is valid everywhere but falls in the first 15 minutes; sign-up spreads it."""
+    with django_capture_on_commit_callbacks(execute=True):
+        tenants = [tenant_create_for_user(user=UserFactory(), business_name=f"Shop {i}") for i in range(40)]
+    assert max(_row(tenant).sync_phase for tenant in tenants) >= 900
 
 
 @pytest.mark.parametrize(
@@ -53,6 +65,7 @@ def test_changing_the_setting_moves_or_clears_the_next_sync(
     if interval is None:
         assert _next(tenant) is None
     else:
+        assert _row(tenant).sync_phase < interval.total_seconds()
         assert timezone.now() < _next(tenant) <= timezone.now() + interval
 
 
@@ -76,72 +89,138 @@ def _save_settings(client, capture, **changes):
 def test_saving_a_new_schedule_is_one_update_of_the_settings_row(
     owner_client, tenant, django_capture_on_commit_callbacks
 ):
-    """No second write for next_sync_at and no beat entry to reload: the issue's 'one row update'."""
-    settings_for(tenant)
+    """The new phase goes in the same UPDATE, and no beat entry to reload: the issue's 'one row update'."""
+    SellerSettings.objects.filter(tenant=tenant).update(sync_schedule="15min", sync_phase=899)
     statements = _save_settings(owner_client, django_capture_on_commit_callbacks, sync_schedule="daily")
     writes = [sql for sql in statements if not sql.startswith("SELECT")]
     assert len(writes) == 1 and writes[0].startswith('UPDATE "accounts_sellersettings"'), statements
-    assert "next_sync_at" in writes[0] and not any("django_celery_beat" in sql for sql in statements)
+    assert "sync_phase" in writes[0] and not any("django_celery_beat" in sql for sql in statements)
     assert timezone.now() < _next(tenant) <= timezone.now() + timedelta(days=1)
 
 
 def test_a_save_that_keeps_the_schedule_keeps_the_tenants_place(
     owner_client, tenant, django_capture_on_commit_callbacks
 ):
-    """Renaming the business neither moves the next sync nor writes a stale next_sync_at back."""
-    planned = timezone.now() + timedelta(minutes=7)
-    SellerSettings.objects.filter(tenant=tenant).update(sync_schedule="hourly", next_sync_at=planned)
+    SellerSettings.objects.filter(tenant=tenant).update(sync_schedule="hourly", sync_phase=1234)
     statements = _save_settings(
         owner_client, django_capture_on_commit_callbacks, business_name="Renamed", sync_schedule="hourly"
     )
     writes = [sql for sql in statements if not sql.startswith("SELECT")]
-    assert len(writes) == 1 and "next_sync_at" not in writes[0]
-    assert _next(tenant) == planned
+    assert len(writes) == 1 and "sync_phase" not in writes[0]
+    assert _row(tenant).sync_phase == 1234
 
 
 def test_applying_a_schedule_is_one_row_update(tenant, django_assert_num_queries):
     settings_for(tenant)
-    with django_assert_num_queries(2):  # read the settings, write next_sync_at
+    with django_assert_num_queries(2):  # read the settings, write the phase
         schedules.sync_schedule_apply(tenant=tenant)
 
 
-def test_dispatcher_claims_each_due_tenant_once_and_moves_it_one_interval_on(tenant, other_tenant):
-    now = timezone.now()
-    SellerSettings.objects.filter(tenant=tenant).update(sync_schedule="hourly", next_sync_at=now - timedelta(minutes=1))
-    SellerSettings.objects.filter(tenant=other_tenant).update(
-        sync_schedule="daily", next_sync_at=now + timedelta(hours=3)
+def test_a_phase_outside_its_interval_is_refused_by_the_database(tenant):
+    """Such a tenant would never be due: the row is refused rather than silently never synced."""
+    from django.db import IntegrityError, transaction
+
+    settings_for(tenant)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SellerSettings.objects.filter(tenant=tenant).update(sync_schedule="15min", sync_phase=900)
+
+
+def test_next_sync_is_the_phase_in_this_or_the_next_interval():
+    at = datetime(2026, 11, 30, 10, 20, 0, tzinfo=UTC)
+    assert schedules.next_sync_at(choice="hourly", phase=25 * 60, now=at) == at.replace(minute=25)
+    assert schedules.next_sync_at(choice="hourly", phase=20 * 60, now=at) == at.replace(hour=11)
+    assert schedules.next_sync_at(choice="daily", phase=3600, now=at) == datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+    assert schedules.next_sync_at(choice="off", phase=0, now=at) is None
+
+
+HOUR = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+def _cursor_at(moment):
+    ScheduleCursor.objects.update_or_create(pk=1, defaults={"dispatched_until": moment})
+
+
+def _tenants_with(*schedule_phases):
+    from tests.factories import TenantFactory
+
+    tenants = []
+    for choice, phase in schedule_phases:
+        tenant = TenantFactory()
+        settings_for(tenant)
+        SellerSettings.objects.filter(tenant=tenant).update(sync_schedule=choice, sync_phase=phase)
+        tenants.append(tenant.id)
+    return tenants
+
+
+def test_an_hour_of_ticks_starts_each_tenant_as_often_as_its_schedule_says():
+    """Ticks every minute (and one late by 90 s): an hourly tenant once, a 15-minute one four times,
+    a daily one only if its phase falls in this hour, off never; nobody twice at one due time."""
+    quarter, hourly, daily_now, daily_later, off = _tenants_with(
+        ("15min", 7), ("hourly", 59 * 60 + 59), ("daily", 9 * 3600 + 600), ("daily", 15 * 3600), ("off", 5)
     )
-    assert schedules.syncs_claim_due(now=now) == [tenant.id]
-    assert schedules.syncs_claim_due(now=now) == []  # claimed: not twice
-    assert _next(tenant) == now + timedelta(hours=1)
-    assert _next(other_tenant) == now + timedelta(hours=3)
+    _cursor_at(HOUR)
+    started = []
+    seconds = [60 * minute for minute in range(1, 61) if minute != 30] + [30 * 60 + 90]
+    for second in sorted(seconds):
+        started += schedules.syncs_claim_due(now=HOUR + timedelta(seconds=second))
+    counts = {tenant: started.count(tenant) for tenant in (quarter, hourly, daily_now, daily_later, off)}
+    assert counts == {quarter: 4, hourly: 1, daily_now: 1, daily_later: 0, off: 0}
 
 
-def test_a_tenant_with_the_schedule_off_is_never_claimed(tenant):
-    SellerSettings.objects.filter(tenant=tenant).update(sync_schedule="off", next_sync_at=None)
-    assert schedules.syncs_claim_due(now=timezone.now() + timedelta(days=30)) == []
+def test_a_tick_in_the_same_second_or_behind_the_cursor_starts_nothing():
+    (tenant,) = _tenants_with(("hourly", 30))
+    _cursor_at(HOUR)
+    assert schedules.syncs_claim_due(now=HOUR + timedelta(seconds=60)) == [tenant]
+    assert schedules.syncs_claim_due(now=HOUR + timedelta(seconds=60)) == []
+    assert schedules.syncs_claim_due(now=HOUR + timedelta(seconds=10)) == []  # the clock stepped back
+
+
+def test_a_window_across_the_end_of_an_interval_wraps():
+    late, early, middle = _tenants_with(("hourly", 3590), ("hourly", 20), ("hourly", 1800))
+    _cursor_at(HOUR - timedelta(seconds=30))
+    assert sorted(schedules.syncs_claim_due(now=HOUR + timedelta(seconds=30))) == sorted([late, early])
+    assert middle not in schedules.syncs_claim_due(now=HOUR + timedelta(minutes=29))
+
+
+def test_after_an_outage_every_tenant_due_meanwhile_starts_once():
+    tenants = _tenants_with(("15min", 100), ("hourly", 200), ("daily", 300))
+    _cursor_at(HOUR)
+    assert sorted(schedules.syncs_claim_due(now=HOUR + timedelta(days=3))) == sorted(tenants)
+
+
+def test_the_first_tick_on_a_fresh_database_looks_one_tick_back():
+    (tenant,) = _tenants_with(("hourly", 30))
+    ScheduleCursor.objects.all().delete()
+    assert schedules.syncs_claim_due(now=HOUR + timedelta(seconds=45)) == [tenant]
+    assert ScheduleCursor.objects.get().dispatched_until == HOUR + timedelta(seconds=45)
+
+
+def test_a_tick_is_a_few_statements_whatever_the_number_due(django_assert_num_queries):
+    _tenants_with(*[("hourly", 1 + 9 * i) for i in range(30)])
+    _cursor_at(HOUR)
+    # savepoint, lock the cursor, read the due tenants, move the cursor, release
+    with django_assert_num_queries(5):
+        assert len(schedules.syncs_claim_due(now=HOUR + timedelta(minutes=5))) == 30
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_dispatchers_at_once_never_claim_a_tenant_twice():
-    """SKIP LOCKED: a second dispatcher skips the rows the first one holds."""
+def test_two_dispatchers_at_once_never_start_a_tenant_twice():
+    """SKIP LOCKED on the cursor: a dispatcher that finds it held skips the tick; the one holding it
+    starts everyone due, and a later tick does not start them again."""
     import threading
 
     from django.db import connection, transaction
 
-    from tests.factories import TenantFactory
-
-    now = timezone.now()
-    tenants = [TenantFactory() for _ in range(6)]
-    SellerSettings.objects.filter(tenant__in=tenants).update(sync_schedule="hourly", next_sync_at=now)
-    results: list[list[int]] = []
+    tenants = _tenants_with(*[("hourly", 10 + i) for i in range(6)])
+    _cursor_at(HOUR)
+    now = HOUR + timedelta(minutes=1)
     held = threading.Event()
     release = threading.Event()
+    results: dict[str, list[int]] = {}
 
     def first():
         with transaction.atomic():
-            # Hold three rows as a slow first dispatcher would.
-            list(SellerSettings.objects.select_for_update().filter(tenant__in=tenants[:3]))
+            list(ScheduleCursor.objects.select_for_update())  # a slow first dispatcher
             held.set()
             release.wait(5)
         connection.close()
@@ -149,12 +228,13 @@ def test_two_dispatchers_at_once_never_claim_a_tenant_twice():
     thread = threading.Thread(target=first)
     thread.start()
     held.wait(5)
-    results.append(schedules.syncs_claim_due(now=now))
+    results["while_held"] = schedules.syncs_claim_due(now=now)
     release.set()
     thread.join()
-    results.append(schedules.syncs_claim_due(now=now))
-    assert sorted(results[0]) == sorted(t.id for t in tenants[3:])
-    assert sorted(results[1]) == sorted(t.id for t in tenants[:3])
+    results["after"] = schedules.syncs_claim_due(now=now)
+    results["again"] = schedules.syncs_claim_due(now=now + timedelta(seconds=30))
+    assert results == {"while_held": [], "after": results["after"], "again": []}
+    assert sorted(results["after"]) == sorted(tenants)
 
 
 def test_sync_now_with_nothing_connected_is_refused_with_the_reason(owner_client, tenant):
@@ -316,3 +396,11 @@ def test_admin_lists_invoices_and_retries_them(client, tenant):
     with responses.RequestsMock(assert_all_requests_are_fired=False):
         client.post("/admin/invoicing/invoice/", {"action": "retry", "_selected_action": [invoice.pk]})
     assert Invoice.objects.get(pk=invoice.pk).state != "needs_attention"
+
+
+def test_operators_see_how_far_scheduled_syncs_were_started_and_cannot_edit_it(admin_client):
+    _cursor_at(HOUR)
+    changelist = admin_client.get(reverse("admin:invoicing_schedulecursor_changelist"))
+    html = changelist.content.decode()
+    assert changelist.status_code == 200 and "30 Nov 2026, 10:00" in html  # 09:00 UTC, shown in Rome's time
+    assert admin_client.get(reverse("admin:invoicing_schedulecursor_add")).status_code == 403
