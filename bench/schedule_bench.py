@@ -145,6 +145,7 @@ def per_minute(ticks: list[dict]) -> dict:
         "ms_per_minute_mean": round(statistics.mean(wall), 2),
         "ms_per_minute_p95": round(percentile(wall, 95), 2),
         "ms_per_minute_max": round(max(wall), 2),
+        "ms_per_minute_max_at_minute": wall.index(max(wall)),
         "cpu_ms_per_minute_mean": round(statistics.mean(cpu), 2),
         "sql_ms_per_minute_mean": round(statistics.mean(m["sql_ms"] for m in minutes.values()), 2),
         "sql_ms_per_minute_p95": round(percentile([m["sql_ms"] for m in minutes.values()], 95), 2),
@@ -237,7 +238,7 @@ def _print(run: dict) -> None:
     print(
         f"{run['tenants']:>7} tenants {run['mix']}: {run['minutes']} min, "
         f"{run['ms_per_minute_mean']:.2f} ms/min mean, p95 {run['ms_per_minute_p95']:.2f}, "
-        f"max {run['ms_per_minute_max']:.2f} "
+        f"max {run['ms_per_minute_max']:.2f} at minute {run['ms_per_minute_max_at_minute']} "
         f"(CPU {run['cpu_ms_per_minute_mean']:.2f}, SQL {run['sql_ms_per_minute_mean']:.2f}); "
         f"SQL/min {run['sql_per_minute_mean']}; dispatched {run['messages']} "
         f"({run['distinct_tenants']} tenants, {run['dispatched_per_minute_mean']}/min, "

@@ -22,7 +22,7 @@ from .models import Invoice, OrderDecision
 from .plan import InvoicePlan, PlanError, build_plan, ineligibility_reason
 from .rules import seller_rules_for
 from .schedules import interval_of, next_sync_at
-from .taxcontext import eu_b2c_total
+from .taxcontext import eu_b2c_totals
 
 
 @dataclass
@@ -203,10 +203,10 @@ class OssPosition:
 
 
 def oss_position(seller: SellerSettings) -> OssPosition:
-    year = timezone.localdate().year
+    this_year, last_year = eu_b2c_totals(tenant_id=seller.tenant_id, year=timezone.localdate().year)
     return OssPosition(
-        current_year=eu_b2c_total(tenant_id=seller.tenant_id, year=year) + seller.oss_prior_current_year,
-        previous_year=eu_b2c_total(tenant_id=seller.tenant_id, year=year - 1) + seller.oss_prior_previous_year,
+        current_year=this_year + seller.oss_prior_current_year,
+        previous_year=last_year + seller.oss_prior_previous_year,
         threshold=OSS_THRESHOLD,
         opted_in=seller.oss_opted_in,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from accounts.services import settings_for
 from brickinvoice.errors import ServiceError
@@ -18,6 +18,7 @@ from taxes.models import VatNumberCheck
 from taxes.vies import vat_number_verify, vies_is_valid
 
 from .accounting import AccountingBackend
+from .creditmodels import CreditNoteLine
 from .customers import customer_code
 from .models import Buyer, InvoiceLine
 from .plan import TaxContext
@@ -32,16 +33,25 @@ def buyer_for(order: Order) -> Buyer | None:
     return Buyer.objects.filter(tenant_id=order.tenant_id, code=customer_code(order)).first()
 
 
-def eu_b2c_total(*, tenant_id: int, year: int) -> Decimal:
-    """The seller's EU B2C distance sales invoiced through BrickInvoice in ``year`` (EUR), from the
-    lines as issued (docs/tax.md §3.2)."""
-    total = InvoiceLine.objects.filter(
+def eu_b2c_totals(*, tenant_id: int, year: int) -> tuple[Decimal, Decimal]:
+    """The seller's EU B2C distance sales through BrickInvoice in ``year`` and the year before
+    (EUR), from the lines as issued, less what issued credit notes gave back of them, counted in
+    the year of the sale they correct (docs/tax.md §3.2). Two queries for both years."""
+    years = (year, year - 1)
+    sold = InvoiceLine.objects.filter(
         invoice__tenant_id=tenant_id,
-        invoice__invoice_date__year=year,
+        invoice__invoice_date__year__in=years,
         invoice__state="issued",
         treatment__in=DISTANCE_SALES,
-    ).aggregate(total=Sum("gross"))["total"]
-    return total or Decimal(0)
+    ).aggregate(**{f"y{y}": Sum("gross", filter=Q(invoice__invoice_date__year=y)) for y in years})
+    credited = CreditNoteLine.objects.filter(
+        credit_note__tenant_id=tenant_id,
+        credit_note__invoice__invoice_date__year__in=years,
+        credit_note__state="issued",
+        treatment__in=DISTANCE_SALES,
+    ).aggregate(**{f"y{y}": Sum("gross", filter=Q(credit_note__invoice__invoice_date__year=y)) for y in years})
+    this_year, last_year = ((sold[f"y{y}"] or Decimal(0)) - (credited[f"y{y}"] or Decimal(0)) for y in years)
+    return this_year, last_year
 
 
 def _vies_verified(order: Order, buyer: Buyer | None) -> bool:
@@ -78,17 +88,16 @@ def tax_context(*, order: Order, buyer: Buyer | None, backend: AccountingBackend
     currency = (order.currency or EUR).upper()
     year = operation_date.year
     eu = region == Region.EU
+    # Only an EU sale asks the threshold (two queries saved for every other order).
+    this_year, last_year = eu_b2c_totals(tenant_id=order.tenant_id, year=year) if eu else (Decimal(0), Decimal(0))
     return TaxContext(
         regime="ordinary" if seller.vat_registered else "forfettario",
         buyer="business" if buyer and buyer.vat_number else "consumer",
         vies_verified=eu and _vies_verified(order, buyer),
         oss_opted_in=seller.oss_opted_in,
         oss_natura=seller.oss_natura,
-        # Only an EU sale asks the threshold (two queries saved for every other order).
-        eu_b2c_current_year=(eu_b2c_total(tenant_id=order.tenant_id, year=year) if eu else Decimal(0))
-        + seller.oss_prior_current_year,
-        eu_b2c_previous_year=(eu_b2c_total(tenant_id=order.tenant_id, year=year - 1) if eu else Decimal(0))
-        + seller.oss_prior_previous_year,
+        eu_b2c_current_year=this_year + seller.oss_prior_current_year,
+        eu_b2c_previous_year=last_year + seller.oss_prior_previous_year,
         stamp_duty_recharged=seller.stamp_duty_recharged,
         fx=None if currency == EUR else rate_on(currency, operation_date),
         find_vat_type=backend.vat_type_id,

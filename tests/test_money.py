@@ -8,6 +8,7 @@ from decimal import Decimal as D
 import pytest
 from freezegun import freeze_time
 
+from accounts.services import settings_for
 from invoicing import money
 from invoicing.creditdetect import credit_notes_detect
 from invoicing.creditmodels import CreditNote, CreditNoteLine
@@ -179,6 +180,27 @@ def _credit_by_hand(invoice, gross, number="1", on=date(2026, 3, 25)):
         original_gross=D(gross),
     )
     return note
+
+
+@pytest.mark.django_db
+def test_credit_notes_give_back_distance_sales_in_the_year_of_the_sale_they_correct(tenant):
+    """The EUR 10,000 threshold counts what was sold: a refund of an EU consumer's order lowers the
+    total of the year of that sale, even when the credit note is dated the next year; domestic
+    sales never count."""
+    from invoicing.selectors import oss_position
+    from invoicing.taxcontext import eu_b2c_totals
+
+    french = _oss_invoice(tenant, "FR", "120.00", "20", "fr")
+    _oss_invoice(tenant, "DE", "119.00", "19", "de")
+    domestic = issued_by_hand(make_order(tenant), lines=[("std_domestic", "122.00", "122.00", 0, "")])
+    assert eu_b2c_totals(tenant_id=tenant.id, year=2026) == (D("239.00"), D(0))
+
+    _credit_by_hand(domestic, "12.20", number="1")
+    _credit_by_hand(french, "60.00", number="2", on=date(2027, 1, 10))
+    assert eu_b2c_totals(tenant_id=tenant.id, year=2026) == (D("179.00"), D(0))
+    assert eu_b2c_totals(tenant_id=tenant.id, year=2027) == (D(0), D("179.00"))
+    with freeze_time("2026-06-01"):
+        assert oss_position(settings_for(tenant)).current_year == D("179.00")
 
 
 @pytest.mark.django_db
