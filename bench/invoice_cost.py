@@ -27,6 +27,9 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bricki
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=400, help="orders to invoice (half returning customers)")
+    parser.add_argument(
+        "--show-queries", action="store_true", help="print the SQL of one new and one returning customer's invoice"
+    )
     args = parser.parse_args()
 
     import django
@@ -83,6 +86,10 @@ def main():
                 cpu_ms = (time.process_time() - cpu) * 1000
                 invoice.refresh_from_db()
                 assert invoice.state == Invoice.State.ISSUED, invoice.error_message
+                if args.show_queries and i in (2, half + 2):
+                    print(f"--- SQL of a {kind} customer's invoice ({len(queries)} statements)")
+                    for query in queries.captured_queries:
+                        print(" ", query["sql"][:160])
                 samples[kind].append(
                     {"calls": len(rsps.calls) - calls_before, "queries": len(queries), "cpu_ms": cpu_ms}
                 )

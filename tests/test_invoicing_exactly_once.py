@@ -272,6 +272,11 @@ def test_invoicing_one_order_stays_within_fifteen_queries(seller, fake):
         issuing.invoice_process(invoice_id=invoice.id)
     assert Invoice.objects.get(id=invoice.id).state == S.ISSUED
     assert len(queries) <= 15, [q["sql"][:120] for q in queries]
+    # The tenant comes with the invoice and its settings are read once, whoever asks (the order's
+    # code included).
+    reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+    assert sum('FROM "accounts_sellersettings"' in sql for sql in reads) == 1
+    assert not any(sql.startswith('SELECT "accounts_tenant"') for sql in reads)
 
 
 def test_deleted_fatture_product_is_named_in_the_error(seller, fake):
