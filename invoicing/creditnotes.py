@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import InterfaceError, OperationalError, transaction
@@ -39,7 +39,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from accounts.services import settings_pin
-from brickinvoice.errors import ServiceError, describe
+from brickinvoice.errors import ServiceError
 from brickinvoice.locks import company_write_lock
 
 from .accounting import AccountingBackend, Document, backend_for_tenant
@@ -60,6 +60,7 @@ from .creditplan import (
     pro_rata_proposal,
 )
 from .creditrequests import credit_notes_shown_refresh, credited_lines, original_lines
+from .failures import failure_changes
 from .issuing import MAX_AUTOMATIC_ATTEMPTS, RETRY_BACKOFF
 from .queueing import CLAIM_LEASE
 
@@ -303,21 +304,15 @@ def _record_failure(
     refund_attempt: bool = False,
     state: str | None = None,
 ) -> None:
-    # A message with parameters is stored as worded now; one without is worded when shown, in the
-    # reader's language (ErrorBox.from_row).
-    text = describe(code, **params) if params else None
-    changes: dict[str, object] = dict(
+    changes = failure_changes(
+        code,
+        detail,
+        params,
         state=state or (K.NEEDS_ATTENTION if permanent else K.FAILED),
-        error_code=code,
-        error_message=text.message if text else "",
-        error_hint=text.hint if text else "",
-        error_detail=(detail or "")[:2000],
-        next_attempt_at=timezone.now() + timedelta(seconds=retry_in) if retry_in else None,
+        retry_in=retry_in,
+        uncertain=uncertain,
+        refund_attempt=refund_attempt,
     )
-    if uncertain is not None:
-        changes["uncertain"] = uncertain
-    if refund_attempt:
-        changes["attempts"] = F("attempts") - 1
     with transaction.atomic():
         CreditNote.objects.filter(id=note.id).update(**changes)
         if uncertain is False:  # proven not created: its lines credit nothing

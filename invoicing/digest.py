@@ -28,7 +28,9 @@ def digest_for(tenant: Tenant) -> dict:
     rows = []
     for order in orders[:DIGEST_LIMIT]:
         invoice = getattr(order, "invoice", None)
-        problem = invoice.error_message if invoice and invoice.error_message else "; ".join(order.data_errors or [])
+        error = invoice.error if invoice else None
+        shown = error.message if error else (invoice.error_message if invoice else "")
+        problem = str(shown) if shown else "; ".join(order.data_errors or [])
         rows.append(
             {
                 "number": order.marketplace_order_id,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import InterfaceError, OperationalError
 from django.db.models import F, Max, Q
@@ -32,7 +32,7 @@ from django.utils.translation import gettext
 from redis.exceptions import RedisError
 
 from accounts.services import settings_for, settings_pin
-from brickinvoice.errors import ServiceError, describe
+from brickinvoice.errors import ServiceError
 from brickinvoice.locks import company_write_lock
 from marketplaces.models import Order
 
@@ -40,6 +40,7 @@ from .accounting import AccountingBackend, Document, DraftLine, InvoiceDraft, ba
 from .customers import customer_data, customer_sync
 from .decisions import DATA_HELD, decision_for, order_problems, skip_as_decided
 from .einvoicing import EInvoiceChoice, buyer_entity, einvoice_choice, initial_state
+from .failures import failure_changes
 from .models import Invoice, InvoiceLine, OrderDecision
 from .plan import InvoicePlan, PlanError, build_plan, ineligibility_reason, invoice_date_for
 from .queueing import CLAIM_LEASE
@@ -343,19 +344,15 @@ def _record_failure(
     refund_attempt: bool = False,
     state: str | None = None,
 ) -> None:
-    text = describe(code, **(params or {}))
-    changes: dict[str, object] = dict(
+    changes = failure_changes(
+        code,
+        detail,
+        params,
         state=state or (S.NEEDS_ATTENTION if permanent else S.FAILED),
-        error_code=code,
-        error_message=text.message,
-        error_hint=text.hint,
-        error_detail=(detail or "")[:2000],
-        next_attempt_at=timezone.now() + timedelta(seconds=retry_in) if retry_in else None,
+        retry_in=retry_in,
+        uncertain=uncertain,
+        refund_attempt=refund_attempt,
     )
-    if uncertain is not None:
-        changes["uncertain"] = uncertain
-    if refund_attempt:
-        changes["attempts"] = F("attempts") - 1
     Invoice.objects.filter(id=invoice.id).update(**changes)
     sync_run_count(invoice)
 

@@ -171,7 +171,8 @@ def order_question(*, order: Order) -> Question | None:
     if invoice is not None and invoice.state == Invoice.State.NEEDS_ATTENTION and invoice.error_code == DATA_HELD:
         return Question(DATA_HELD, problems or [invoice.error_detail], (K.INVOICE_AS_COMPUTED, K.SKIP, K.REREAD))
     if invoice is not None and invoice.state == Invoice.State.NEEDS_ATTENTION and invoice.error_code == DATE_HELD:
-        return Question(DATE_HELD, [invoice.error_message], (K.DATE_TODAY, K.OWN_SERIES, K.SKIP))
+        error = invoice.error
+        return Question(DATE_HELD, [error.message if error else ""], (K.DATE_TODAY, K.OWN_SERIES, K.SKIP))
     return None
 
 

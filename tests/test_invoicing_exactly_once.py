@@ -228,7 +228,22 @@ def test_validation_error_waits_for_the_seller_with_provider_detail(seller, fake
     assert invoice.state == S.NEEDS_ATTENTION and not invoice.uncertain and outcome.retry_in is None
     assert invoice.error_code == "invoice_creation_failed"
     assert "Aliquota IVA non valida" in invoice.error_detail
-    assert invoice.error_hint
+    assert invoice.error.hint  # worded when shown, in the reader's language
+
+
+def test_a_failure_is_worded_when_shown_in_the_readers_language(seller, fake):
+    """The worker stores the code; an Italian owner and an English-speaking accountant each read
+    the message and the hint in their own language."""
+    from django.utils import translation
+
+    fake.fail_next_create.append((422, {"error": {"message": "Validation error"}}, {}))
+    invoice, _ = queue_and_run(make_order(seller))
+    assert invoice.error_code == "invoice_creation_failed" and invoice.error_message == ""
+    worded = {}
+    for language in ("it", "en"):
+        with translation.override(language):
+            worded[language] = (str(invoice.error.message), str(invoice.error.hint))
+    assert all(all(texts) for texts in worded.values()) and worded["it"] != worded["en"]
 
 
 def test_quota_answer_is_retried_after_retry_after(seller, fake):
@@ -483,7 +498,7 @@ def test_token_revoked_in_the_middle_of_a_sync_holds_the_rest_without_calls(sell
 
     held, _ = queue_and_run(second)
     assert held.state == S.NEEDS_ATTENTION and held.error_code == "fatture_auth_failed"
-    assert "reconnect" in (held.error_message + held.error_hint).lower()
+    assert "reconnect" in (held.error.message + held.error.hint).lower()
     connection = FattureConnection.objects.get(tenant=seller)
     assert connection.status == FattureConnection.Status.NEEDS_RECONNECT
     calls_before = len(fake.rsps.calls)
