@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.functional import lazy
 
 from accounts.models import Tenant
 from accounts.notifications import notify_tenant_owners
@@ -21,6 +22,12 @@ def _needing_action(tenant: Tenant):
     )
 
 
+def _problem(invoice: Invoice | None, order: Order) -> str:
+    error = invoice.error if invoice else None
+    shown = error.message if error else (invoice.error_message if invoice else "")
+    return (str(shown) if shown else "; ".join(order.data_errors or []))[:300]
+
+
 def digest_for(tenant: Tenant) -> dict:
     """The digest's context (accounts/notifications.py contract): orders with their problem and
     the page that resolves it."""
@@ -28,14 +35,12 @@ def digest_for(tenant: Tenant) -> dict:
     rows = []
     for order in orders[:DIGEST_LIMIT]:
         invoice = getattr(order, "invoice", None)
-        error = invoice.error if invoice else None
-        shown = error.message if error else (invoice.error_message if invoice else "")
-        problem = str(shown) if shown else "; ".join(order.data_errors or [])
         rows.append(
             {
                 "number": order.marketplace_order_id,
                 "marketplace": order.get_marketplace_display(),
-                "problem": problem[:300],
+                # Worded when each owner's e-mail is rendered, in that owner's language.
+                "problem": lazy(_problem, str)(invoice, order),
                 "url": reverse("invoicing:order_preview", args=[order.public_id]),
             }
         )

@@ -205,6 +205,27 @@ def test_the_daily_digest_lists_the_orders_that_need_the_owner(seller, owner, fa
     assert Order.objects.get(buyer_username="uk-buyer").marketplace_order_id in body
 
 
+def test_the_digest_words_each_problem_in_each_owners_language(seller, owner, fake):
+    """The worker stores the failure's code; each owner's e-mail words it in that owner's language."""
+    from accounts.choices import Role
+    from brickinvoice.errors import describe
+    from django.utils import translation
+    from tests.factories import MembershipFactory, UserFactory
+
+    owner.language = "en"
+    owner.save(update_fields=["language"])
+    italian = MembershipFactory(tenant=seller, role=Role.OWNER, user=UserFactory(language="it")).user
+    fake.fail_next_create.append((422, {"error": {"message": "Validation error"}}, {}))
+    assert _run(make_order(seller)).state == Invoice.State.NEEDS_ATTENTION
+    assert digests_send() == 2  # one e-mail per owner
+    bodies = {email.to[0]: email.body for email in mail.outbox}
+    for user, language in ((owner, "en"), (italian, "it")):
+        with translation.override(language):
+            expected = str(describe("invoice_creation_failed").message)[:40]
+        assert expected in bodies[user.email], (language, bodies[user.email])
+    assert bodies[owner.email] != bodies[italian.email]
+
+
 def test_owners_are_e_mailed_at_once_when_fatture_needs_reconnecting(
     seller, owner, fake, django_capture_on_commit_callbacks
 ):
