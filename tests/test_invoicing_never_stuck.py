@@ -207,9 +207,10 @@ def test_the_daily_digest_lists_the_orders_that_need_the_owner(seller, owner, fa
 
 def test_the_digest_words_each_problem_in_each_owners_language(seller, owner, fake):
     """The worker stores the failure's code; each owner's e-mail words it in that owner's language."""
+    from django.utils import translation
+
     from accounts.choices import Role
     from brickinvoice.errors import describe
-    from django.utils import translation
     from tests.factories import MembershipFactory, UserFactory
 
     owner.language = "en"
