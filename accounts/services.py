@@ -1,5 +1,7 @@
 """Account services: creating a seller's tenant, updating seller settings, e-mail pre-registration."""
 
+from typing import Any
+
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -46,11 +48,16 @@ def seller_settings_update(*, seller_settings: SellerSettings, fields: list[str]
     seller_settings.save(update_fields=[*fields, *sorted(extra - set(fields))])
 
 
-def settings_pin(tenant: Tenant) -> SellerSettings:
+def settings_pin(tenant: Tenant, *, shared_by: tuple[Any, ...] = ()) -> SellerSettings:
     """Read the settings once for a short unit of work on this tenant object (one invoice: a
-    dozen readers, one query). Only for work that never changes them meanwhile."""
+    dozen readers, one query). Only for work that never changes them meanwhile. ``shared_by``:
+    rows of the same tenant loaded with it (an invoice's order…) that get this very object, so
+    code starting from them reads neither the tenant nor the settings again."""
     seller_settings = settings_for(tenant)
     setattr(tenant, PINNED, seller_settings)
+    for row in shared_by:
+        if row.tenant_id == tenant.id:
+            row.tenant = tenant
     return seller_settings
 
 

@@ -98,7 +98,7 @@ def credit_note_process(*, credit_note_id: int) -> CreditOutcome:
     if not credit_note_claim(credit_note_id=credit_note_id):
         return CreditOutcome(None)
     note = CreditNote.objects.select_related("invoice__order__store", "tenant").get(id=credit_note_id)
-    settings_pin(note.tenant)
+    settings_pin(note.tenant, shared_by=(note.invoice, note.invoice.order))
     try:
         _submit(note)
     except CreditPlanError as exc:

@@ -82,6 +82,22 @@ def test_cancelled_bricklink_order_gets_one_full_credit_note_linked_to_its_invoi
     assert len(credit_posts(fake)) == 1
 
 
+def test_a_credit_note_reads_the_tenant_and_its_settings_once(seller, fake):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    order = make_order(seller, items=(("new", 10, "20.0000"),))
+    invoiced(order)
+    cancel(order, "NPX")
+    [note] = credit_notes_detect(order_ids=[order.id])
+    with CaptureQueriesContext(connection) as queries:
+        creditnotes.credit_note_process(credit_note_id=note.id)
+    assert CreditNote.objects.get(id=note.id).state == K.ISSUED
+    reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+    assert sum('FROM "accounts_sellersettings"' in sql for sql in reads) == 1, reads
+    assert not any(sql.startswith('SELECT "accounts_tenant"') for sql in reads), reads
+
+
 def test_brickowl_cancelled_after_payment_credits_the_whole_invoice(seller, fake):
     order = brickowl_order(seller, username="owlbuyer")
     invoice = invoiced(order)
