@@ -262,8 +262,11 @@ if CELERY_BROKER_URL == "filesystem://":
         "store_processed": False,
     }
 else:
-    # A task that is not acknowledged within this time is redelivered: longer than any task.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A message delivered and not acknowledged within this time is redelivered to another worker.
+    # It must stay longer than the longest task's hard time limit (acks_late imports: 1800 s,
+    # marketplaces/tasks.py and invoicing/tasks.py), or a task still running would be started a
+    # second time. Only a benchmark on a faster clock shortens it (bench/_scaled.py).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600)}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_ACCEPT_CONTENT = ["json"]
