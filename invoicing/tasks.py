@@ -12,6 +12,7 @@ import logging
 import threading
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext
 
@@ -40,13 +41,23 @@ def send_invoice(invoice_id: int) -> None:
 SOON = 60.0
 
 
+def _expires(countdown: float = 0.0) -> float:
+    """A kicked pass that waited in the broker longer than beat's interval is dropped: beat's own
+    pass, queued meanwhile, covers the company too. So a busy pool never lets kicks pile up (one
+    per finished invoice) in the broker."""
+    return countdown + settings.INVOICE_DISPATCH_EVERY_SECONDS
+
+
 def kick_dispatcher(company_id: int | None = None, *, countdown: float | None = None) -> None:
     """Ask for a dispatcher pass after the current transaction commits (at once outside one),
     or ``countdown`` seconds later (short: never near the broker's visibility timeout)."""
     if countdown:
-        transaction.on_commit(lambda: dispatch_invoices.apply_async((company_id,), countdown=min(countdown, SOON)))
+        countdown = min(countdown, SOON)
+        transaction.on_commit(
+            lambda: dispatch_invoices.apply_async((company_id,), countdown=countdown, expires=_expires(countdown))
+        )
     else:
-        transaction.on_commit(lambda: dispatch_invoices.delay(company_id))
+        transaction.on_commit(lambda: dispatch_invoices.apply_async((company_id,), expires=_expires()))
 
 
 # Idempotent by its conditional claim, so late acknowledgement is safe: a message redelivered
@@ -99,9 +110,12 @@ def send_credit_note(credit_note_id: int) -> None:
 def kick_credit_dispatcher(company_id: int | None = None, *, countdown: float | None = None) -> None:
     """Ask for a credit-note dispatcher pass after the current transaction commits."""
     if countdown:
-        transaction.on_commit(lambda: dispatch_credit_notes.apply_async((company_id,), countdown=min(countdown, SOON)))
+        countdown = min(countdown, SOON)
+        transaction.on_commit(
+            lambda: dispatch_credit_notes.apply_async((company_id,), countdown=countdown, expires=_expires(countdown))
+        )
     else:
-        transaction.on_commit(lambda: dispatch_credit_notes.delay(company_id))
+        transaction.on_commit(lambda: dispatch_credit_notes.apply_async((company_id,), expires=_expires()))
 
 
 # Idempotent by its conditional claim and the `uncertain` look-up, like invoice_order: late
