@@ -5,6 +5,7 @@ With no environment at all this runs for development: DEBUG on, SQLite, no broke
 have no default and the process refuses to start without them.
 """
 
+import math
 from pathlib import Path
 
 import environ
@@ -300,8 +301,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The product's few global schedules. Tenants' syncs are not beat entries: one dispatcher claims
 # the due ones from SellerSettings.next_sync_at (invoicing/schedules.py).
 # A dispatcher pass that could not start within its interval is dropped when a worker reaches it
-# (Celery's ``expires``): the newer pass queued behind it does the same work. Without it, a busy
-# worker pool lets beat's passes pile up in the broker without bound (bench/whale_bench.py).
+# (the message's ``expires``; django_celery_beat's scheduler takes it as whole ``expire_seconds``):
+# the newer pass queued behind it does the same work. Without it, a busy worker pool lets beat's
+# passes pile up in the broker without bound (bench/whale_bench.py).
 INVOICE_DISPATCH_EVERY_SECONDS = env.float("INVOICE_DISPATCH_EVERY_SECONDS", default=10.0)
 SYNC_DISPATCH_EVERY_SECONDS = env.float("SYNC_DISPATCH_EVERY_SECONDS", default=60.0)
 INVOICE_REQUEUE_EVERY_SECONDS = env.float("INVOICE_REQUEUE_EVERY_SECONDS", default=300.0)
@@ -309,18 +311,18 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-invoices": {
         "task": "invoicing.tasks.dispatch_invoices",
         "schedule": INVOICE_DISPATCH_EVERY_SECONDS,
-        "options": {"expires": INVOICE_DISPATCH_EVERY_SECONDS},
+        "options": {"expire_seconds": math.ceil(INVOICE_DISPATCH_EVERY_SECONDS)},
     },
     # Credit notes have a dispatcher pass of their own (invoicing/creditqueue.py), as often.
     "dispatch-credit-notes": {
         "task": "invoicing.tasks.dispatch_credit_notes",
         "schedule": INVOICE_DISPATCH_EVERY_SECONDS,
-        "options": {"expires": INVOICE_DISPATCH_EVERY_SECONDS},
+        "options": {"expire_seconds": math.ceil(INVOICE_DISPATCH_EVERY_SECONDS)},
     },
     "dispatch-syncs": {
         "task": "invoicing.tasks.dispatch_syncs",
         "schedule": SYNC_DISPATCH_EVERY_SECONDS,
-        "options": {"expires": SYNC_DISPATCH_EVERY_SECONDS},
+        "options": {"expire_seconds": math.ceil(SYNC_DISPATCH_EVERY_SECONDS)},
     },
     "einvoices-send": {"task": "invoicing.tasks.einvoices_send_due", "schedule": 60.0},
     "einvoices-track": {"task": "invoicing.tasks.einvoices_track", "schedule": 300.0},
@@ -332,7 +334,7 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-invoices": {
         "task": "invoicing.tasks.requeue_stuck_invoices",
         "schedule": INVOICE_REQUEUE_EVERY_SECONDS,
-        "options": {"expires": INVOICE_REQUEUE_EVERY_SECONDS},
+        "options": {"expire_seconds": math.ceil(INVOICE_REQUEUE_EVERY_SECONDS)},
     },
     # The ECB publishes its reference rates around 16:00 CET on TARGET working days (docs/tax.md §9).
     "ecb-rates-refresh": {

@@ -145,8 +145,11 @@ def test_the_safety_net_task_releases_lost_work_and_dispatches_it(
 def test_beats_passes_expire_after_their_interval(settings, entry):
     """bench/whale_bench.py: with every worker busy, beat's passes (and the kicks below) piled up in
     the broker without bound; a pass older than its interval is redundant with the next one."""
-    options = settings.CELERY_BEAT_SCHEDULE[entry]["options"]
-    assert options["expires"] == settings.CELERY_BEAT_SCHEDULE[entry]["schedule"]
+    from django_celery_beat.schedulers import ModelEntry
+
+    row = ModelEntry.from_entry(entry, **settings.CELERY_BEAT_SCHEDULE[entry]).model  # as beat stores it
+    assert row.expire_seconds == row.interval.every == settings.CELERY_BEAT_SCHEDULE[entry]["schedule"]
+    assert ModelEntry(row).options["expires"] == row.expire_seconds  # and sends it
 
 
 def test_a_kicked_pass_expires_after_beats_interval(settings, monkeypatch, django_capture_on_commit_callbacks):
