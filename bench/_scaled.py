@@ -68,7 +68,7 @@ def clocks(quota: Quota) -> tuple[dict, list[dict]]:
                 "production_s": production,
                 "scaled_s": round(scaled, 2),
                 "used_s": used,
-                "floor": why if used > math.ceil(scaled) else "",
+                "floor": why if used > scaled else "",
             }
         )
     return env, rows
