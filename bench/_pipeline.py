@@ -117,6 +117,9 @@ class Setup:
     claim_lease: int = 600
     workdir: Path = field(default_factory=lambda: ROOT / "var" / "bench-pipeline")
     sandbox_port: int = 0
+    # More settings for the product's processes and the sandbox's (bench/_scaled.py: the clocks).
+    extra_env: dict = field(default_factory=dict)
+    sandbox_extra_env: dict = field(default_factory=dict)
 
     def common_env(self) -> dict:
         return {
@@ -145,6 +148,7 @@ class Setup:
             # every seller has said go, the whale included.
             INVOICING_CONFIRM_ABOVE=10**9,
             BENCH_PROBE_DIR=self.workdir / "probe",
+            **self.extra_env,
         ) | {"DJANGO_SETTINGS_MODULE": "bench.settings_pipeline"}
 
     def sandbox_env(self) -> dict:
@@ -153,6 +157,7 @@ class Setup:
             **self.quota.sandbox_env(),
             REDIS_URL=self.sandbox_redis_url,
             SANDBOX_FATTURE_LATENCY_MS=self.latency_ms,
+            **self.sandbox_extra_env,
         )
 
 
@@ -423,8 +428,9 @@ def verify() -> dict:
 
 
 @contextmanager
-def sandbox_server(setup: Setup, *, threads: int = 16, workers: int = 2):
-    """The sandbox Fatture under gunicorn; every request goes to ``access.log`` (time, status, path)."""
+def sandbox_server(setup: Setup, *, threads: int = 16, workers: int = 2, config: Path | None = None):
+    """The sandbox Fatture under gunicorn; every request goes to ``access.log`` (time, status, path).
+    ``config``: a gunicorn config file (bench/_gunicorn_calls.py logs each call's time to the ms)."""
     setup.sandbox_port = setup.sandbox_port or free_port()
     log = setup.workdir / "sandbox-access.log"
     args = [
@@ -446,6 +452,7 @@ def sandbox_server(setup: Setup, *, threads: int = 16, workers: int = 2):
         "%(t)s %(m)s %(U)s %(s)s",
         "--error-logfile",
         str(setup.workdir / "sandbox-error.log"),
+        *(["--config", str(config)] if config else []),
     ]
     proc = subprocess.Popen(args, cwd=ROOT, env=setup.sandbox_env(), start_new_session=True)
     try:

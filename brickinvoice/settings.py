@@ -5,6 +5,7 @@ With no environment at all this runs for development: DEBUG on, SQLite, no broke
 have no default and the process refuses to start without them.
 """
 
+import math
 from pathlib import Path
 
 import environ
@@ -265,8 +266,11 @@ if CELERY_BROKER_URL == "filesystem://":
         "store_processed": False,
     }
 else:
-    # A task that is not acknowledged within this time is redelivered: longer than any task.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A message delivered and not acknowledged within this time is redelivered to another worker.
+    # It must stay longer than the longest task's hard time limit (acks_late imports: 1800 s,
+    # marketplaces/tasks.py and invoicing/tasks.py), or a task still running would be started a
+    # second time. Only a benchmark on a faster clock shortens it (bench/_scaled.py).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_SECONDS", default=3600)}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -297,23 +301,32 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_MAX_TASKS_PER_CHILD = 500
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# How often the schedule dispatcher starts the tenants' due syncs (invoicing/schedules.py).
-SYNC_DISPATCH_EVERY_SECONDS = env.float("SYNC_DISPATCH_EVERY_SECONDS", default=60.0)
 # The product's few global schedules. Tenants' syncs are not beat entries: one dispatcher starts
-# the due ones from SellerSettings.sync_phase (invoicing/schedules.py).
+# the due ones from SellerSettings.sync_phase (invoicing/schedules.py), every
+# SYNC_DISPATCH_EVERY_SECONDS.
+# A dispatcher pass that could not start within its interval is dropped when a worker reaches it
+# (the message's ``expires``; django_celery_beat's scheduler takes it as whole ``expire_seconds``):
+# the newer pass queued behind it does the same work. Without it, a busy worker pool lets beat's
+# passes pile up in the broker without bound (bench/whale_bench.py).
+INVOICE_DISPATCH_EVERY_SECONDS = env.float("INVOICE_DISPATCH_EVERY_SECONDS", default=10.0)
+SYNC_DISPATCH_EVERY_SECONDS = env.float("SYNC_DISPATCH_EVERY_SECONDS", default=60.0)
+INVOICE_REQUEUE_EVERY_SECONDS = env.float("INVOICE_REQUEUE_EVERY_SECONDS", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     "dispatch-invoices": {
         "task": "invoicing.tasks.dispatch_invoices",
-        "schedule": env.float("INVOICE_DISPATCH_EVERY_SECONDS", default=10.0),
+        "schedule": INVOICE_DISPATCH_EVERY_SECONDS,
+        "options": {"expire_seconds": math.ceil(INVOICE_DISPATCH_EVERY_SECONDS)},
     },
     # Credit notes have a dispatcher pass of their own (invoicing/creditqueue.py), as often.
     "dispatch-credit-notes": {
         "task": "invoicing.tasks.dispatch_credit_notes",
-        "schedule": env.float("INVOICE_DISPATCH_EVERY_SECONDS", default=10.0),
+        "schedule": INVOICE_DISPATCH_EVERY_SECONDS,
+        "options": {"expire_seconds": math.ceil(INVOICE_DISPATCH_EVERY_SECONDS)},
     },
     "dispatch-syncs": {
         "task": "invoicing.tasks.dispatch_syncs",
         "schedule": SYNC_DISPATCH_EVERY_SECONDS,
+        "options": {"expire_seconds": math.ceil(SYNC_DISPATCH_EVERY_SECONDS)},
     },
     "einvoices-send": {"task": "invoicing.tasks.einvoices_send_due", "schedule": 60.0},
     "einvoices-track": {"task": "invoicing.tasks.einvoices_track", "schedule": 300.0},
@@ -324,7 +337,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "requeue-stuck-invoices": {
         "task": "invoicing.tasks.requeue_stuck_invoices",
-        "schedule": env.float("INVOICE_REQUEUE_EVERY_SECONDS", default=300.0),
+        "schedule": INVOICE_REQUEUE_EVERY_SECONDS,
+        "options": {"expire_seconds": math.ceil(INVOICE_REQUEUE_EVERY_SECONDS)},
     },
     # The ECB publishes its reference rates around 16:00 CET on TARGET working days (docs/tax.md §9).
     "ecb-rates-refresh": {

@@ -134,3 +134,45 @@ def test_the_safety_net_task_releases_lost_work_and_dispatches_it(
     with django_capture_on_commit_callbacks(execute=True):
         assert requeue_stuck_invoices() == 1
     assert Invoice.objects.get().state == S.ISSUED and len(fake.documents) == 1
+
+
+# --- dispatcher passes expire: a busy pool never lets them pile up in the broker -------------------
+
+
+@pytest.mark.parametrize(
+    "entry", ["dispatch-invoices", "dispatch-credit-notes", "dispatch-syncs", "requeue-stuck-invoices"]
+)
+def test_beats_passes_expire_after_their_interval(settings, entry):
+    """bench/whale_bench.py: with every worker busy, beat's passes (and the kicks below) piled up in
+    the broker without bound; a pass older than its interval is redundant with the next one."""
+    from django_celery_beat.schedulers import ModelEntry
+
+    row = ModelEntry.from_entry(entry, **settings.CELERY_BEAT_SCHEDULE[entry]).model  # as beat stores it
+    assert row.expire_seconds == row.interval.every == settings.CELERY_BEAT_SCHEDULE[entry]["schedule"]
+    assert ModelEntry(row).options["expires"] == row.expire_seconds  # and sends it
+
+
+def test_a_kicked_pass_expires_after_beats_interval(settings, monkeypatch, django_capture_on_commit_callbacks):
+    from invoicing import tasks
+
+    settings.INVOICE_DISPATCH_EVERY_SECONDS = 10.0
+    sent = []
+    monkeypatch.setattr(tasks.dispatch_invoices, "apply_async", lambda args, **kw: sent.append((args, kw)))
+    monkeypatch.setattr(tasks.dispatch_credit_notes, "apply_async", lambda args, **kw: sent.append((args, kw)))
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.kick_dispatcher(7)
+        tasks.kick_dispatcher(7, countdown=5.0)
+        tasks.kick_credit_dispatcher(8, countdown=500.0)
+    assert sent == [
+        ((7,), {"expires": 10.0}),
+        ((7,), {"countdown": 5.0, "expires": 15.0}),
+        ((8,), {"countdown": tasks.SOON, "expires": tasks.SOON + 10.0}),
+    ]
+
+
+def test_a_sync_without_stores_has_time_to_queue_a_large_backlog():
+    """sync_tenant queues a storeless tenant's orders itself, all in one transaction: 20,000 of them
+    outran a 30 s limit on a busy worker (bench/whale_bench.py) and were rolled back every time."""
+    from invoicing.tasks import sync_tenant
+
+    assert sync_tenant.soft_time_limit >= 300 and sync_tenant.time_limit > sync_tenant.soft_time_limit
