@@ -17,7 +17,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import SellerSettings, Tenant
@@ -110,10 +109,11 @@ def dry_run(*, tenant: Tenant, start: date | None = None) -> DryRun:
 
 def sync_confirm(*, tenant: Tenant, start: date | None) -> int:
     """The seller confirmed the dry run: from ``start`` on, the waiting orders are invoiced (oldest
-    first, by the dispatcher). Returns how many invoices were queued."""
-    with transaction.atomic():
-        changes: dict[str, object] = {"invoicing_confirmed_at": timezone.now()}
-        if start is not None:
-            changes["cutoff_date"] = start
-        SellerSettings.objects.filter(tenant=tenant).update(**changes)
-        return invoices_queue_eligible(tenant=tenant, confirmed=True)
+    first, by the dispatcher). Returns how many invoices were queued. The confirmation is saved
+    first; the queueing runs in chunks of its own (a large backlog is not one long transaction),
+    and whatever an interruption leaves unqueued, the next sync queues."""
+    changes: dict[str, object] = {"invoicing_confirmed_at": timezone.now()}
+    if start is not None:
+        changes["cutoff_date"] = start
+    SellerSettings.objects.filter(tenant=tenant).update(**changes)
+    return invoices_queue_eligible(tenant=tenant, confirmed=True)

@@ -105,33 +105,43 @@ def awaiting_confirmation(*, tenant: Tenant) -> int:
     return new if new > settings.INVOICING_CONFIRM_ABOVE else 0
 
 
+QUEUE_CHUNK = 2000
+
+
 def invoices_queue_eligible(
     *, tenant: Tenant, store_id: int | None = None, sync_run: SyncRun | None = None, confirmed: bool = False
 ) -> int:
     """Create the invoice rows of eligible orders (or reopen skipped ones) for the dispatcher.
 
-    A few statements for the whole batch, not one per order: a first sync of a large store queues
-    thousands. Rows already waiting keep their place and their in-flight message: a sync never
-    queues work twice. Nothing new is queued while it waits for the seller's confirmation
-    (``awaiting_confirmation``) unless ``confirmed``. Returns how many rows are waiting.
+    A few statements per chunk of ``QUEUE_CHUNK`` orders, not one per order: a first sync of a
+    large store queues thousands, and each chunk is its own short transaction (20,000 orders in one
+    outran a task's time limit on a busy worker and were rolled back every time: docs/benchmarks.md,
+    the whale). A chunk is idempotent, so a run cut short is completed by the next sync. Rows
+    already waiting keep their place and their in-flight message: a sync never queues work twice.
+    Nothing new is queued while it waits for the seller's confirmation (``awaiting_confirmation``)
+    unless ``confirmed``. Returns how many rows are waiting.
     """
     if not confirmed and awaiting_confirmation(tenant=tenant):
         return 0
     company_id = account_of(tenant)
-    with transaction.atomic():
-        order_ids = list(eligible_orders(tenant=tenant, store_id=store_id).values_list("id", flat=True))
-        Invoice.objects.bulk_create(
-            [Invoice(tenant=tenant, order_id=order_id, company_id=company_id) for order_id in order_ids],
-            ignore_conflicts=True,
-        )
-        waiting = Invoice.objects.filter(order_id__in=order_ids, state__in=[S.PENDING, S.SKIPPED])
-        waiting.filter(state=S.SKIPPED).update(state=S.PENDING, next_attempt_at=None, queued_at=None)
-        waiting.update(sort_at=_sort_at(seller_rules_for(tenant).invoice_date_policy))
-        if sync_run:  # an import outside a run (e.g. right after connecting) keeps the run it had
-            waiting.update(sync_run=sync_run)
-        # Waiting invoices go to the company the seller invoices from now, except one whose earlier
-        # attempt may have reached another company (`uncertain`: its look-up must ask that one).
-        waiting.filter(uncertain=False).update(company_id=company_id)
+    sort_at = _sort_at(seller_rules_for(tenant).invoice_date_policy)
+    order_ids = list(eligible_orders(tenant=tenant, store_id=store_id).values_list("id", flat=True))
+    for first in range(0, len(order_ids), QUEUE_CHUNK):
+        chunk = order_ids[first : first + QUEUE_CHUNK]
+        with transaction.atomic():
+            Invoice.objects.bulk_create(
+                [Invoice(tenant=tenant, order_id=order_id, company_id=company_id) for order_id in chunk],
+                ignore_conflicts=True,
+            )
+            waiting = Invoice.objects.filter(order_id__in=chunk, state__in=[S.PENDING, S.SKIPPED])
+            waiting.filter(state=S.SKIPPED).update(state=S.PENDING, next_attempt_at=None, queued_at=None)
+            waiting.update(sort_at=sort_at)
+            if sync_run:  # an import outside a run (e.g. right after connecting) keeps the run it had
+                waiting.update(sync_run=sync_run)
+            # Waiting invoices go to the company the seller invoices from now, except one whose
+            # earlier attempt may have reached another company (`uncertain`: its look-up must ask
+            # that one).
+            waiting.filter(uncertain=False).update(company_id=company_id)
     return len(order_ids)
 
 

@@ -110,6 +110,25 @@ def test_a_sync_never_queues_the_same_invoice_twice(tenant, django_capture_on_co
     assert Invoice.objects.get(id=sent[0]).queued_at is not None
 
 
+def test_a_large_backlog_is_queued_in_short_transactions_and_whole(tenant, monkeypatch):
+    """Chunks of QUEUE_CHUNK orders, one transaction each: every eligible order is queued with its
+    place, and queueing again adds nothing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    connected_seller(tenant)
+    for day in range(1, 6):
+        make_order(tenant, username=f"chunk-{day}", paid_at=datetime(2026, 3, day, 9, tzinfo=UTC))
+    monkeypatch.setattr(queueing, "QUEUE_CHUNK", 2)
+    with CaptureQueriesContext(connection) as queries:
+        assert queueing.invoices_queue_eligible(tenant=tenant) == 5
+    assert sum(q["sql"].startswith("SAVEPOINT") for q in queries) == 3  # 2 + 2 + 1 orders
+    rows = Invoice.objects.filter(tenant=tenant)
+    assert rows.count() == 5 and not rows.exclude(state=S.PENDING).exists()
+    assert not rows.filter(sort_at__isnull=True).exists()
+    assert queueing.invoices_queue_eligible(tenant=tenant) == 5 and rows.count() == 5
+
+
 def test_a_backlog_is_invoiced_in_date_order_so_numbers_follow_dates(tenant, fake, django_capture_on_commit_callbacks):
     connected_seller(tenant)
     paid_days = [5, 1, 4, 2, 3]
