@@ -245,7 +245,7 @@ def run(count: int, args, rng: random.Random) -> dict:
         "--pidfile",
         str(workdir / "beat.pid"),
     ]
-    result["command"] = " ".join(command[:7])
+    result["command"] = " ".join(command[:9])  # without the log and pid files
     samples: list = []
     loads = [os.getloadavg()]
     t0 = time.monotonic()
