@@ -89,10 +89,14 @@ def eligible_orders(*, tenant: Tenant, store_id: int | None = None):
     return orders.filter(Q(invoice__isnull=True) | Q(invoice__state__in=[S.PENDING, S.SKIPPED]))
 
 
+def _invoice_date_of(policy: str):
+    """The order's date its invoice will carry, as an expression on Order."""
+    return Coalesce(F("paid_at"), F("ordered_at")) if policy == "payment_date" else F("ordered_at")
+
+
 def _sort_at(policy: str) -> Subquery:
     """The date the invoice will carry, as the invoice's place in its company's queue."""
-    when = Coalesce(F("paid_at"), F("ordered_at")) if policy == "payment_date" else F("ordered_at")
-    return Subquery(Order.objects.filter(id=OuterRef("order_id")).values_list(when)[:1])
+    return Subquery(Order.objects.filter(id=OuterRef("order_id")).values_list(_invoice_date_of(policy))[:1])
 
 
 def awaiting_confirmation(*, tenant: Tenant) -> int:
@@ -116,7 +120,8 @@ def invoices_queue_eligible(
     A few statements per chunk of ``QUEUE_CHUNK`` orders, not one per order: a first sync of a
     large store queues thousands, and each chunk is its own short transaction (20,000 orders in one
     outran a task's time limit on a busy worker and were rolled back every time: docs/benchmarks.md,
-    the whale). A chunk is idempotent, so a run cut short is completed by the next sync. Rows
+    the whale), queued oldest first. A chunk is idempotent, so a run cut short is completed by the
+    next sync. Rows
     already waiting keep their place and their in-flight message: a sync never queues work twice.
     Nothing new is queued while it waits for the seller's confirmation (``awaiting_confirmation``)
     unless ``confirmed``. Returns how many rows are waiting.
@@ -124,8 +129,12 @@ def invoices_queue_eligible(
     if not confirmed and awaiting_confirmation(tenant=tenant):
         return 0
     company_id = account_of(tenant)
-    sort_at = _sort_at(seller_rules_for(tenant).invoice_date_policy)
-    order_ids = list(eligible_orders(tenant=tenant, store_id=store_id).values_list("id", flat=True))
+    policy = seller_rules_for(tenant).invoice_date_policy
+    sort_at = _sort_at(policy)
+    # Oldest first: the dispatcher may issue from a chunk while the next one is queued, and a later
+    # chunk must never bring a date older than an invoice already numbered (numbers follow dates).
+    eligible = eligible_orders(tenant=tenant, store_id=store_id).order_by(_invoice_date_of(policy), "id")
+    order_ids = list(eligible.values_list("id", flat=True))
     for first in range(0, len(order_ids), QUEUE_CHUNK):
         chunk = order_ids[first : first + QUEUE_CHUNK]
         with transaction.atomic():

@@ -117,12 +117,17 @@ def test_a_large_backlog_is_queued_in_short_transactions_and_whole(tenant, monke
     from django.test.utils import CaptureQueriesContext
 
     connected_seller(tenant)
-    for day in range(1, 6):
+    # Created newest first, so the table's order is the opposite of the dates'.
+    for day in range(5, 0, -1):
         make_order(tenant, username=f"chunk-{day}", paid_at=datetime(2026, 3, day, 9, tzinfo=UTC))
     monkeypatch.setattr(queueing, "QUEUE_CHUNK", 2)
     with CaptureQueriesContext(connection) as queries:
         assert queueing.invoices_queue_eligible(tenant=tenant) == 5
     assert sum(q["sql"].startswith("SAVEPOINT") for q in queries) == 3  # 2 + 2 + 1 orders
+    # Oldest first: the dispatcher may issue from the first chunk while the next is queued, and a
+    # later chunk must not bring an older date (numbers follow dates).
+    inserted = Invoice.objects.filter(tenant=tenant).order_by("id").values_list("order__paid_at", flat=True)
+    assert [paid.day for paid in inserted] == [1, 2, 3, 4, 5]
     rows = Invoice.objects.filter(tenant=tenant)
     assert rows.count() == 5 and not rows.exclude(state=S.PENDING).exists()
     assert not rows.filter(sort_at__isnull=True).exists()
