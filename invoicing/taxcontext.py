@@ -38,20 +38,25 @@ def eu_b2c_totals(*, tenant_id: int, year: int) -> tuple[Decimal, Decimal]:
     (EUR), from the lines as issued, less what issued credit notes gave back of them, counted in
     the year of the sale they correct (docs/tax.md §3.2). Two queries for both years."""
     years = (year, year - 1)
-    sold = InvoiceLine.objects.filter(
-        invoice__tenant_id=tenant_id,
-        invoice__invoice_date__year__in=years,
-        invoice__state="issued",
-        treatment__in=DISTANCE_SALES,
-    ).aggregate(**{f"y{y}": Sum("gross", filter=Q(invoice__invoice_date__year=y)) for y in years})
-    credited = CreditNoteLine.objects.filter(
-        credit_note__tenant_id=tenant_id,
-        credit_note__invoice__invoice_date__year__in=years,
-        credit_note__state="issued",
-        treatment__in=DISTANCE_SALES,
-    ).aggregate(**{f"y{y}": Sum("gross", filter=Q(credit_note__invoice__invoice_date__year=y)) for y in years})
-    this_year, last_year = ((sold[f"y{y}"] or Decimal(0)) - (credited[f"y{y}"] or Decimal(0)) for y in years)
-    return this_year, last_year
+    sold = _distance_sales_by_year(
+        InvoiceLine.objects.filter(invoice__tenant_id=tenant_id, invoice__state="issued"), "invoice__", years
+    )
+    credited = _distance_sales_by_year(
+        CreditNoteLine.objects.filter(credit_note__tenant_id=tenant_id, credit_note__state="issued"),
+        "credit_note__invoice__",
+        years,
+    )
+    return sold[year] - credited[year], sold[year - 1] - credited[year - 1]
+
+
+def _distance_sales_by_year(lines, to_invoice: str, years: tuple[int, ...]) -> dict[int, Decimal]:
+    """The gross of ``lines`` that are distance sales, per year of the invoice reached through
+    ``to_invoice`` (one query)."""
+    year_of = f"{to_invoice}invoice_date__year"
+    totals = lines.filter(treatment__in=DISTANCE_SALES, **{f"{year_of}__in": years}).aggregate(
+        **{f"y{y}": Sum("gross", filter=Q(**{year_of: y})) for y in years}
+    )
+    return {y: totals[f"y{y}"] or Decimal(0) for y in years}
 
 
 def _vies_verified(order: Order, buyer: Buyer | None) -> bool:
