@@ -134,6 +134,61 @@ def test_a_large_backlog_is_queued_in_short_transactions_and_whole(tenant, monke
     assert queueing.invoices_queue_eligible(tenant=tenant) == 5 and rows.count() == 5
 
 
+def test_rows_built_by_the_database_carry_every_default_of_the_model(tenant):
+    """New rows are inserted by one INSERT … SELECT (no Python object per row): each column the
+    queueing does not set must hold exactly what the model would have given it."""
+    from django.forms.models import model_to_dict
+
+    from invoicing.models import SyncRun
+
+    connected_seller(tenant)
+    run = SyncRun.objects.create(tenant=tenant, trigger=SyncRun.Trigger.MANUAL)
+    paid = datetime(2026, 3, 7, 9, tzinfo=UTC)
+    orders = [make_order(tenant, username=f"default-{i}", paid_at=paid) for i in range(2)]
+    assert queueing.invoices_queue_eligible(tenant=tenant, sync_run=run) == 2
+    inserted = Invoice.objects.get(order=orders[0])
+    built = Invoice(tenant=tenant, order=orders[0], company_id=inserted.company_id, sort_at=paid, sync_run=run)
+    assert inserted.company_id is not None and inserted.sort_at == paid and inserted.sync_run_id == run.id
+    assert model_to_dict(inserted, exclude=["id"]) == model_to_dict(built, exclude=["id"])
+    assert inserted.created_at and inserted.updated_at
+    # Each row its own public id (a link the seller may share), a valid UUID read back as one.
+    other = Invoice.objects.get(order=orders[1])
+    assert inserted.public_id != other.public_id and inserted.public_id != built.public_id
+    assert inserted.public_id.version == other.public_id.version == 4
+
+
+def test_queueing_again_reopens_skipped_rows_and_keeps_waiting_ones_in_place(tenant):
+    """A row that exists already is updated in one statement: a skipped one is reopened, a waiting
+    one keeps its message in flight and its wait, an uncertain one keeps the company its look-up
+    must ask; every one gets its current date and the new run."""
+    from invoicing.models import SyncRun
+
+    connected_seller(tenant)
+    later = timezone.now() + timedelta(hours=3)
+    skipped, in_flight, uncertain = (make_order(tenant, username=f"again-{i}") for i in range(3))
+    Invoice.objects.create(
+        tenant=tenant, order=skipped, state=S.SKIPPED, next_attempt_at=later, queued_at=timezone.now()
+    )
+    Invoice.objects.create(tenant=tenant, order=in_flight, queued_at=timezone.now(), next_attempt_at=later)
+    Invoice.objects.create(tenant=tenant, order=uncertain, company_id=4242, uncertain=True)
+    issued = make_order(tenant, username="again-issued")
+    Invoice.objects.create(tenant=tenant, order=issued, state=S.ISSUED, company_id=4242)
+    run = SyncRun.objects.create(tenant=tenant, trigger=SyncRun.Trigger.MANUAL)
+    assert queueing.invoices_queue_eligible(tenant=tenant, sync_run=run) == 3
+
+    rows = {row.order_id: row for row in Invoice.objects.filter(tenant=tenant)}
+    company = rows[skipped.id].company_id
+    assert company is not None and company != 4242
+    assert rows[skipped.id].state == S.PENDING
+    assert rows[skipped.id].next_attempt_at is None and rows[skipped.id].queued_at is None
+    assert rows[in_flight.id].queued_at is not None and rows[in_flight.id].next_attempt_at == later
+    assert rows[in_flight.id].company_id == company
+    assert rows[uncertain.id].company_id == 4242
+    for order in (skipped, in_flight, uncertain):
+        assert rows[order.id].sync_run_id == run.id and rows[order.id].sort_at == order.paid_at
+    assert rows[issued.id].state == S.ISSUED and rows[issued.id].sync_run_id is None
+
+
 def test_a_backlog_is_invoiced_in_date_order_so_numbers_follow_dates(tenant, fake, django_capture_on_commit_callbacks):
     connected_seller(tenant)
     paid_days = [5, 1, 4, 2, 3]
