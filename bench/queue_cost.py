@@ -8,8 +8,10 @@ seller with ``--whale`` paid orders and ``--tenants`` - 1 small ones with a few 
 - queueing: wall time, our CPU, the PostgreSQL backend's CPU (read from /proc: the server runs on
   this machine) and SQL statements, for the whale's backlog, ``--repeat`` times (the rows are
   deleted in between);
-- a dispatcher pass (``due_heads`` and ``in_flight``, the statements every pass runs) with the
-  whale's rows queued and without them.
+- a dispatcher pass (``due_heads`` and ``in_flight``, the statements every pass runs, and the
+  window look-up ``due_heads`` used before, as a baseline) with the whale's rows queued, without
+  them, and with every small seller's invoice in a company of its own (many companies, little
+  work each). Passes are compared by wall time: the backend's CPU is read in 10 ms ticks.
 
     .venv/bin/python bench/queue_cost.py [--whale 20000] [--tenants 200]
 
@@ -59,6 +61,43 @@ def measure(fn, connection) -> dict:
     return {"wall_s": wall, "cpu_s": cpu, "pg_cpu_s": pg, "sql": len(statements), "result": result}
 
 
+# The dispatcher's look-up before this benchmark (until da24c30): a window over every open row,
+# kept here as the baseline it is measured against.
+WINDOW_SQL = """
+SELECT id, company_id, state, queued_at FROM (
+    SELECT d.id, d.company_id, d.state, d.queued_at, d.claimed_at, d.next_attempt_at,
+           ROW_NUMBER() OVER (PARTITION BY d.company_id ORDER BY d.sort_at, d.id) AS rank
+    FROM invoicing_invoice d
+    WHERE d.state IN ('pending', 'claimed', 'submitting', 'failed') AND d.company_id IS NOT NULL
+) heads
+WHERE rank = 1
+  AND (queued_at IS NULL OR queued_at < %(queued_stale)s)
+  AND (
+        (state IN ('pending', 'failed') AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s))
+     OR (state IN ('claimed', 'submitting') AND claimed_at < %(claim_stale)s)
+  )
+ORDER BY ((company_id + %(salt)s) * 2654435761) %% 4294967296
+LIMIT %(limit)s
+"""
+
+
+def window_heads(connection, now) -> int:
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    params = {
+        "now": now,
+        "queued_stale": now - timedelta(seconds=settings.INVOICE_QUEUED_LEASE_SECONDS),
+        "claim_stale": now - timedelta(seconds=settings.INVOICE_CLAIM_LEASE_SECONDS),
+        "salt": 12345,
+        "limit": 200,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(WINDOW_SQL, params)
+        return len(cursor.fetchall())
+
+
 def summary(rows: list[dict]) -> dict:
     return {key: round(statistics.median(r[key] for r in rows), 4) for key in ("wall_s", "cpu_s", "pg_cpu_s", "sql")}
 
@@ -88,6 +127,7 @@ def main():
 
         logging.disable(logging.WARNING)
         from django.db import connection
+        from django.db.models import F
         from django.utils import timezone
 
         from accounts.models import Tenant
@@ -119,6 +159,7 @@ def main():
             cases = {
                 "in_flight": lambda: queueing.in_flight(now=now),
                 "heads_all": lambda: len(queueing.due_heads(Invoice, "sort_at", now=now, company_id=None, limit=200)),
+                "heads_all, window (before)": lambda: window_heads(connection, now),
                 "heads_one_small_company": lambda: len(
                     queueing.due_heads(Invoice, "sort_at", now=now, company_id=small_company, limit=200)
                 ),
@@ -149,6 +190,14 @@ def main():
             measure(lambda: queueing.invoices_queue_eligible(tenant=tenant, confirmed=True), connection)
             for _ in range(args.repeat)
         ]
+        # Many companies with a little work each (the other shape of load): every small seller's
+        # invoice its own company.
+        spread = Invoice.objects.exclude(tenant=tenant)
+        companies = spread.count() + 1
+        spread.update(company_id=F("id") + 10_000_000)
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE invoicing_invoice")
+        with_spread = passes()
     finally:
         drop_database(name)
 
@@ -159,12 +208,14 @@ def main():
         "requeue_whale_already_queued": summary(requeue),
         **{f"{name} (without the whale)": r for name, r in without.items()},
         **{f"{name} (whale queued)": r for name, r in with_whale.items()},
+        "spread_companies": companies,
+        **{f"{name} ({companies} companies)": r for name, r in with_spread.items()},
     }
-    print(f"{'':45} {'wall s':>9} {'our CPU s':>10} {'PG CPU s':>9} {'SQL':>6}")
+    print(f"{'':50} {'wall s':>9} {'our CPU s':>10} {'PG CPU s':>9} {'SQL':>6}")
     for key, r in report.items():
         if not isinstance(r, dict) or "wall_s" not in r:
             continue
-        print(f"{key:45} {r['wall_s']:9.4f} {r['cpu_s']:10.4f} {r['pg_cpu_s']:9.4f} {r['sql']:6.0f}")
+        print(f"{key:50} {r['wall_s']:9.4f} {r['cpu_s']:10.4f} {r['pg_cpu_s']:9.4f} {r['sql']:6.0f}")
     out = ROOT / "bench" / "results" / "queue_cost.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=1))

@@ -108,6 +108,12 @@ class Invoice(EInvoiceFields):
                 condition=Q(state__in=["pending", "claimed", "submitting", "failed"]),
                 name="invoice_open_work_idx",
             ),
+            # The dispatcher's count of work in flight, and the safety net's look for lost messages:
+            # small whatever the backlog waiting behind (docs/benchmarks.md, the whale).
+            models.Index(fields=["queued_at"], condition=Q(queued_at__isnull=False), name="invoice_queued_idx"),
+            models.Index(
+                fields=["claimed_at"], condition=Q(state__in=["claimed", "submitting"]), name="invoice_claimed_idx"
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -185,7 +185,8 @@ def _queue_again(*, invoice_ids: list[int], company_id: int | None, policy: str,
     message in flight. Each gets its current date, its run (an import outside a run keeps the run
     it had) and the company the seller invoices from now, except one whose earlier attempt may
     have reached another company (``uncertain``: its look-up must ask that one). One statement."""
-    skipped, moment = Q(state=S.SKIPPED), DateTimeField[datetime, datetime]()
+    skipped = Q(state=S.SKIPPED)
+    moment: DateTimeField[datetime, datetime] = DateTimeField()
     changes = {
         "state": Value(S.PENDING),
         "next_attempt_at": Case(When(skipped, then=Value(None)), default=F("next_attempt_at"), output_field=moment),
@@ -315,20 +316,40 @@ class Head:
 
 # Shared by the invoice and the credit-note dispatchers (creditqueue.py): the head of each
 # company's open documents of one table, when it is due, in an order that rotates on every pass.
+#
+# The companies with open work are walked one index probe each (a recursive "loose index scan"
+# over the partial open-work index), and each company's head is one more probe: a pass costs
+# in proportion to the companies with work, never to their backlogs. (A window over every open
+# row cost 16 ms a pass with one 20,000-order backlog against 2 ms without: bench/queue_cost.py.)
+# ``{companies}`` is that walk, or the one company a kicked pass looks at.
+# The open states are spelled as the partial indexes' own condition, so the planner uses them.
+_ALL_COMPANIES = """
+    SELECT MIN(n.company_id) FROM {table} n
+    WHERE n.state IN ('pending', 'claimed', 'submitting', 'failed') AND n.company_id IS NOT NULL
+  UNION ALL
+    SELECT (
+        SELECT MIN(n.company_id) FROM {table} n
+        WHERE n.state IN ('pending', 'claimed', 'submitting', 'failed') AND n.company_id > c.company_id
+    )
+    FROM companies c WHERE c.company_id IS NOT NULL
+"""
+_ONE_COMPANY = "SELECT CAST(%(company_id)s AS BIGINT)"
 _HEADS_SQL = """
-SELECT id, company_id, state, queued_at FROM (
-    SELECT d.id, d.company_id, d.state, d.queued_at, d.claimed_at, d.next_attempt_at,
-           ROW_NUMBER() OVER (PARTITION BY d.company_id ORDER BY d.{order}, d.id) AS rank
-    FROM {table} d
-    WHERE d.state IN ('pending', 'claimed', 'submitting', 'failed') AND d.company_id IS NOT NULL {company_filter}
-) heads
-WHERE rank = 1
-  AND (queued_at IS NULL OR queued_at < %(queued_stale)s)
+WITH RECURSIVE companies(company_id) AS ({companies})
+SELECT d.id, d.company_id, d.state, d.queued_at
+FROM companies c
+JOIN {table} d ON d.id = (
+    SELECT h.id FROM {table} h
+    WHERE h.company_id = c.company_id AND h.state IN ('pending', 'claimed', 'submitting', 'failed')
+    ORDER BY h.{order}, h.id
+    LIMIT 1
+)
+WHERE (d.queued_at IS NULL OR d.queued_at < %(queued_stale)s)
   AND (
-        (state IN ('pending', 'failed') AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s))
-     OR (state IN ('claimed', 'submitting') AND claimed_at < %(claim_stale)s)
+        (d.state IN ('pending', 'failed') AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= %(now)s))
+     OR (d.state IN ('claimed', 'submitting') AND d.claimed_at < %(claim_stale)s)
   )
-ORDER BY ((company_id + %(salt)s) * 2654435761) %% 4294967296
+ORDER BY ((d.company_id + %(salt)s) * 2654435761) %% 4294967296
 LIMIT %(limit)s
 """
 
@@ -342,12 +363,11 @@ def due_heads(model: type[Model], order: str, *, now: datetime, company_id: int 
         "salt": random.randrange(1 << 30),
         "limit": limit,
     }
-    company_filter = ""
+    companies = _ALL_COMPANIES
     if company_id is not None:
-        company_filter, params["company_id"] = "AND d.company_id = %(company_id)s", company_id
-    sql = _HEADS_SQL.format(
-        table=connection.ops.quote_name(model._meta.db_table), order=order, company_filter=company_filter
-    )
+        companies, params["company_id"] = _ONE_COMPANY, company_id
+    table = connection.ops.quote_name(model._meta.db_table)
+    sql = _HEADS_SQL.format(companies=companies.format(table=table), table=table, order=order)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [Head(*row) for row in cursor.fetchall()]
