@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Tenant
 from marketplaces.models import StoreConnection
@@ -24,14 +25,49 @@ STALE_AFTER = timedelta(hours=2)
 
 
 def sync_run_start(*, tenant: Tenant, trigger: str) -> SyncRun | None:
-    """A new run, unless one is already running (the button and the schedule never overlap)."""
-    SyncRun.objects.filter(
-        tenant=tenant, state=SyncRun.State.RUNNING, started_at__lt=timezone.now() - STALE_AFTER
-    ).update(state=SyncRun.State.FAILED, finished_at=timezone.now(), message=_("Stopped: took longer than two hours."))
+    """A new run, unless one is already running (the button and the schedule never overlap).
+
+    A run older than ``STALE_AFTER`` no longer blocks: one whose import never ended (its worker was
+    lost) stops with that said; one whose import ended but whose invoices are still in line (a
+    backlog issued over days, as the quota allows) ends with what it did, and the new run takes
+    over its invoices. Without that, a large backlog kept its run "running" and every sync was
+    refused until the run was failed for taking too long.
+    """
+    now = timezone.now()
+    old = SyncRun.objects.filter(tenant=tenant, state=SyncRun.State.RUNNING, started_at__lt=now - STALE_AFTER)
+    old.filter(stores_done__lt=F("stores_total")).update(
+        state=SyncRun.State.FAILED, finished_at=now, message=_("Stopped: took longer than two hours.")
+    )
+    for run_id in old.values_list("id", flat=True):
+        _end_with_invoices_in_line(run_id, now=now)
     if SyncRun.objects.filter(tenant=tenant, state=SyncRun.State.RUNNING).exists():
         return None
     stores = tenant.stores.exclude(status="disconnected").count()
     return SyncRun.objects.create(tenant=tenant, trigger=trigger, stores_total=stores)
+
+
+def _end_with_invoices_in_line(run_id: int, *, now) -> None:
+    """End a run whose import is done while some of its invoices still wait their turn, saying so."""
+    run = _refresh(run_id)
+    if run is None:
+        return
+    in_line = run.invoices_open
+    note = (
+        ""
+        if not in_line
+        else ngettext(
+            "%(count)s invoice is still waiting its turn: it is issued as the quota allows, and the next sync "
+            "keeps track of it.",
+            "%(count)s invoices are still waiting their turn: they are issued in date order as the quota allows, "
+            "and the next sync keeps track of them.",
+            in_line,
+        )
+        % {"count": in_line}
+    )
+    state = SyncRun.State.FAILED if run.invoices_failed or run.message else SyncRun.State.FINISHED
+    SyncRun.objects.filter(id=run_id, state=SyncRun.State.RUNNING).update(
+        state=state, finished_at=now, message="\n".join(part for part in (run.message, note) if part)
+    )
 
 
 def sync_run_running(*, tenant: Tenant) -> SyncRun | None:

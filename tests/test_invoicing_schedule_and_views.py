@@ -273,6 +273,48 @@ def test_sync_now_starts_one_run_and_not_two(owner_client, tenant, django_captur
     assert SyncRun.objects.filter(tenant=tenant).count() == 1
 
 
+def test_a_backlog_in_line_never_blocks_the_next_sync_nor_fails_its_run(tenant):
+    """A first sync of thousands of orders is issued over days, as the quota allows: its run ends
+    after STALE_AFTER with what it did and how many still wait, and the next sync starts (and takes
+    over the waiting invoices) instead of being refused until the run is failed for taking long."""
+    from invoicing import queueing, syncruns
+    from tests.factories import StoreConnectionFactory
+
+    connected_seller(tenant)
+    store = StoreConnectionFactory(tenant=tenant, marketplace="bricklink")
+    orders = [make_order(tenant, store=store, username=f"in-line-{i}") for i in range(3)]
+    run = syncruns.sync_run_start(tenant=tenant, trigger=SyncRun.Trigger.SCHEDULE)
+    queueing.invoices_queue_eligible(tenant=tenant, sync_run=run)
+    syncruns.sync_run_store_done(run=run, store=store, orders_imported=3, api_calls=1)
+    Invoice.objects.filter(order=orders[0]).update(state=Invoice.State.ISSUED)
+    syncruns.sync_run_maybe_finish(run_id=run.id)
+    assert SyncRun.objects.get(id=run.id).state == SyncRun.State.RUNNING  # two still in line
+    assert syncruns.sync_run_start(tenant=tenant, trigger=SyncRun.Trigger.SCHEDULE) is None  # not yet stale
+
+    SyncRun.objects.filter(id=run.id).update(started_at=timezone.now() - syncruns.STALE_AFTER - timedelta(minutes=1))
+    new = syncruns.sync_run_start(tenant=tenant, trigger=SyncRun.Trigger.SCHEDULE)
+    assert new is not None
+    old = SyncRun.objects.get(id=run.id)
+    assert old.state == SyncRun.State.FINISHED and old.finished_at is not None
+    assert old.invoices_created == 1 and old.invoices_queued == 3
+    assert "2 invoices are still waiting their turn" in old.message
+    queueing.invoices_queue_eligible(tenant=tenant, sync_run=new)
+    assert set(Invoice.objects.filter(state=Invoice.State.PENDING).values_list("sync_run_id", flat=True)) == {new.id}
+
+
+def test_an_import_that_never_ended_stops_its_run_after_two_hours(tenant):
+    from invoicing import syncruns
+    from tests.factories import StoreConnectionFactory
+
+    StoreConnectionFactory(tenant=tenant, marketplace="bricklink")
+    run = syncruns.sync_run_start(tenant=tenant, trigger=SyncRun.Trigger.SCHEDULE)
+    assert run.stores_total == 1 and run.stores_done == 0
+    SyncRun.objects.filter(id=run.id).update(started_at=timezone.now() - syncruns.STALE_AFTER - timedelta(minutes=1))
+    assert syncruns.sync_run_start(tenant=tenant, trigger=SyncRun.Trigger.SCHEDULE) is not None
+    old = SyncRun.objects.get(id=run.id)
+    assert old.state == SyncRun.State.FAILED and old.message == "Stopped: took longer than two hours."
+
+
 def test_progress_partial_polls_while_running(owner_client, tenant):
     run = SyncRun.objects.create(
         tenant=tenant, trigger="manual", stores_total=2, stores_done=1, invoices_queued=4, invoices_created=2
