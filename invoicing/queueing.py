@@ -47,7 +47,7 @@ from brickinvoice.errors import ErrorText, describe
 from marketplaces.models import Order
 
 from .accounting import account_of, wait_before_invoice
-from .backlog import quota_outlook
+from .backlog import DEFAULT_CALLS_PER_INVOICE, quota_outlook
 from .models import Invoice, SyncRun
 from .rules import seller_rules_for
 
@@ -387,9 +387,9 @@ def in_flight(*, now: datetime) -> int:
 
 
 def _quota_text(company_id: int | None, later: datetime) -> ErrorText:
-    """The month's budget spent says so, with the day invoicing resumes; any shorter wait is the
-    usual "quota used up for now"."""
-    if company_id is not None and quota_outlook(company_id).remaining <= 0:
+    """The month's budget spent (or too little of it left for one invoice) says so, with the day
+    invoicing resumes; any shorter wait is the usual "quota used up for now"."""
+    if company_id is not None and quota_outlook(company_id).remaining < DEFAULT_CALLS_PER_INVOICE:
         return describe("fatture_quota_month", date=date_format(timezone.localtime(later), "DATETIME_FORMAT"))
     return describe("fatture_quota")
 
