@@ -120,14 +120,16 @@ _RANDOM_UUID = {
 }
 
 
-def _insert_sql(*, order_ids: list[int], values: dict[str, tuple[str, list]], order_by: str) -> tuple[str, list]:
+def _insert_sql(
+    *, tenant_id: int, order_ids: list[int], values: dict[str, tuple[str, list]], order_by: str
+) -> tuple[str, list]:
     """``INSERT … SELECT`` of one invoice row per order in ``order_ids`` that has none yet.
 
     ``values`` gives some columns an SQL expression over the order ``o`` (and its parameters), and
-    ``order_by`` the order of the new ids;
-    every other column takes the model's default, bound once for the whole statement. So the
-    database builds the rows, and queueing 20,000 orders costs no Python object per row
-    (bulk_create prepared 52 values per row: 3.2 s of CPU for 20,000; bench/queue_cost.py).
+    ``order_by`` the order of the new ids; every other column takes the model's default, bound
+    once for the whole statement. So the database builds the rows, and queueing 20,000 orders
+    costs no Python object per row (bulk_create prepared 52 values per row: 3.2 s of CPU for
+    20,000; bench/queue_cost.py). Only ``tenant_id``'s own orders are read.
     """
     postgres = connection.vendor == "postgresql"
     columns, select, params = [], [], []
@@ -149,9 +151,10 @@ def _insert_sql(*, order_ids: list[int], values: dict[str, tuple[str, list]], or
     sql = (
         f"INSERT INTO {connection.ops.quote_name(Invoice._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
         f"SELECT {', '.join(select)} FROM {connection.ops.quote_name(Order._meta.db_table)} o "
-        f"WHERE o.id IN ({placeholders}) ORDER BY {order_by} ON CONFLICT (order_id) DO NOTHING"
+        f"WHERE o.tenant_id = %s AND o.id IN ({placeholders}) ORDER BY {order_by} "
+        "ON CONFLICT (order_id) DO NOTHING"
     )
-    return sql, params + list(order_ids)
+    return sql, [*params, tenant_id, *order_ids]
 
 
 def _queue_new(
@@ -162,6 +165,7 @@ def _queue_new(
     now = timezone.now()
     date = "COALESCE(o.paid_at, o.ordered_at)" if policy == "payment_date" else "o.ordered_at"
     sql, params = _insert_sql(
+        tenant_id=tenant.id,
         order_ids=order_ids,
         values={
             "public_id": (_RANDOM_UUID[connection.vendor], []),

@@ -157,6 +157,13 @@ def test_rows_built_by_the_database_carry_every_default_of_the_model(tenant):
     assert inserted.public_id.version == other.public_id.version == 4
 
 
+def test_the_insert_reads_only_the_tenants_own_orders(tenant, other_tenant):
+    """Defence in depth: an order id of another tenant given to the insert creates nothing."""
+    theirs = make_order(other_tenant, username="not-yours")
+    queueing._queue_new(tenant=tenant, order_ids=[theirs.id], company_id=1, policy="order_date", run_id=None)
+    assert not Invoice.objects.filter(order=theirs).exists()
+
+
 def test_queueing_again_reopens_skipped_rows_and_keeps_waiting_ones_in_place(tenant):
     """A row that exists already is updated in one statement: a skipped one is reopened, a waiting
     one keeps its message in flight and its wait, an uncertain one keeps the company its look-up
