@@ -39,11 +39,11 @@ os.environ.setdefault("SANDBOX_ALLOW_WITHOUT_DEBUG", "true")
 
 def backend_cpu(connection) -> float:
     """CPU seconds used so far by this connection's PostgreSQL backend process."""
+    from bench._scaled import tree_cpu
+
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return tree_cpu(cursor.fetchone()[0])
 
 
 def measure(fn, connection) -> dict:

@@ -326,14 +326,16 @@ class Head:
 # in proportion to the companies with work, never to their backlogs. (A window over every open
 # row cost 16 ms a pass with one 20,000-order backlog against 2 ms without: bench/queue_cost.py.)
 # ``{companies}`` is that walk, or the one company a kicked pass looks at.
-# The open states are spelled as the partial indexes' own condition, so the planner uses them.
+# The open states are spelled as the partial indexes' own condition (same states, same order), so
+# the planner uses them.
+_OPEN_SQL = "(" + ", ".join(f"'{state}'" for state in OPEN_STATES) + ")"
 _ALL_COMPANIES = """
     SELECT MIN(n.company_id) FROM {table} n
-    WHERE n.state IN ('pending', 'claimed', 'submitting', 'failed') AND n.company_id IS NOT NULL
+    WHERE n.state IN {open} AND n.company_id IS NOT NULL
   UNION ALL
     SELECT (
         SELECT MIN(n.company_id) FROM {table} n
-        WHERE n.state IN ('pending', 'claimed', 'submitting', 'failed') AND n.company_id > c.company_id
+        WHERE n.state IN {open} AND n.company_id > c.company_id
     )
     FROM companies c WHERE c.company_id IS NOT NULL
 """
@@ -344,7 +346,7 @@ SELECT d.id, d.company_id, d.state, d.queued_at
 FROM companies c
 JOIN {table} d ON d.id = (
     SELECT h.id FROM {table} h
-    WHERE h.company_id = c.company_id AND h.state IN ('pending', 'claimed', 'submitting', 'failed')
+    WHERE h.company_id = c.company_id AND h.state IN {open}
     ORDER BY h.{order}, h.id
     LIMIT 1
 )
@@ -371,7 +373,9 @@ def due_heads(model: type[Model], order: str, *, now: datetime, company_id: int 
     if company_id is not None:
         companies, params["company_id"] = _ONE_COMPANY, company_id
     table = connection.ops.quote_name(model._meta.db_table)
-    sql = _HEADS_SQL.format(companies=companies.format(table=table), table=table, order=order)
+    sql = _HEADS_SQL.format(
+        companies=companies.format(table=table, open=_OPEN_SQL), table=table, order=order, open=_OPEN_SQL
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [Head(*row) for row in cursor.fetchall()]

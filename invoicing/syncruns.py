@@ -64,10 +64,14 @@ def _end_with_invoices_in_line(run_id: int, *, now) -> None:
         )
         % {"count": in_line}
     )
-    state = SyncRun.State.FAILED if run.invoices_failed or run.message else SyncRun.State.FINISHED
     SyncRun.objects.filter(id=run_id, state=SyncRun.State.RUNNING).update(
-        state=state, finished_at=now, message="\n".join(part for part in (run.message, note) if part)
+        state=_outcome(run), finished_at=now, message="\n".join(part for part in (run.message, note) if part)
     )
+
+
+def _outcome(run: SyncRun) -> str:
+    """How a run ends: with errors if an invoice needs attention or a store reported a problem."""
+    return SyncRun.State.FAILED if run.invoices_failed or run.message else SyncRun.State.FINISHED
 
 
 def sync_run_running(*, tenant: Tenant) -> SyncRun | None:
@@ -117,8 +121,9 @@ def sync_run_maybe_finish(*, run_id: int) -> None:
         return
     if run.invoices_open > run.invoices_waiting:
         return
-    state = SyncRun.State.FAILED if run.invoices_failed or run.message else SyncRun.State.FINISHED
-    SyncRun.objects.filter(id=run_id, state=SyncRun.State.RUNNING).update(state=state, finished_at=timezone.now())
+    SyncRun.objects.filter(id=run_id, state=SyncRun.State.RUNNING).update(
+        state=_outcome(run), finished_at=timezone.now()
+    )
 
 
 def sync_run_store_done(

@@ -48,16 +48,20 @@ def _expires(countdown: float = 0.0) -> float:
     return countdown + settings.INVOICE_DISPATCH_EVERY_SECONDS
 
 
-def kick_dispatcher(company_id: int | None = None, *, countdown: float | None = None) -> None:
-    """Ask for a dispatcher pass after the current transaction commits (at once outside one),
-    or ``countdown`` seconds later (short: never near the broker's visibility timeout)."""
+def _kick(task, company_id: int | None, countdown: float | None) -> None:
+    """Queue a pass of a dispatcher ``task`` after the current transaction commits (at once outside
+    one), or ``countdown`` seconds later (at most SOON: never near the broker's visibility
+    timeout); either way it expires after beat's interval."""
     if countdown:
         countdown = min(countdown, SOON)
-        transaction.on_commit(
-            lambda: dispatch_invoices.apply_async((company_id,), countdown=countdown, expires=_expires(countdown))
-        )
+        transaction.on_commit(lambda: task.apply_async((company_id,), countdown=countdown, expires=_expires(countdown)))
     else:
-        transaction.on_commit(lambda: dispatch_invoices.apply_async((company_id,), expires=_expires()))
+        transaction.on_commit(lambda: task.apply_async((company_id,), expires=_expires()))
+
+
+def kick_dispatcher(company_id: int | None = None, *, countdown: float | None = None) -> None:
+    """Ask for an invoice dispatcher pass (``_kick``)."""
+    _kick(dispatch_invoices, company_id, countdown)
 
 
 # Idempotent by its conditional claim, so late acknowledgement is safe: a message redelivered
@@ -108,14 +112,8 @@ def send_credit_note(credit_note_id: int) -> None:
 
 
 def kick_credit_dispatcher(company_id: int | None = None, *, countdown: float | None = None) -> None:
-    """Ask for a credit-note dispatcher pass after the current transaction commits."""
-    if countdown:
-        countdown = min(countdown, SOON)
-        transaction.on_commit(
-            lambda: dispatch_credit_notes.apply_async((company_id,), countdown=countdown, expires=_expires(countdown))
-        )
-    else:
-        transaction.on_commit(lambda: dispatch_credit_notes.apply_async((company_id,), expires=_expires()))
+    """Ask for a credit-note dispatcher pass (``_kick``)."""
+    _kick(dispatch_credit_notes, company_id, countdown)
 
 
 # Idempotent by its conditional claim and the `uncertain` look-up, like invoice_order: late
